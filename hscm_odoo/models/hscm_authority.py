@@ -43,6 +43,8 @@ class HscmAuthority(models.Model):
         recursive=True,
         help="The Sở itself, or the Sở of an intermediate office.",
     )
+    child_ids = fields.One2many("hscm.authority", "parent_id", string="Intermediate offices")
+    school_ids = fields.One2many("hscm.school", "authority_id", string="Schools of the Sở")
     user_ids = fields.One2many(
         "res.users", "hscm_authority_id", string="Accounts", context={"active_test": False}
     )

@@ -9,27 +9,83 @@ OWNER_LEVELS = [
     ("office", "Office team"),
 ]
 
+SUBMITTERS = [
+    ("owner", "The owner themself"),
+    ("appointed", "The teacher the department head appoints (shared subjects)"),
+    ("group_leader", "The subject group leader"),
+    ("department_head", "The department head"),
+    ("leadership", "The school leadership"),
+    ("clerk", "The clerk or office team"),
+]
+
 
 class HscmDossierType(models.Model):
     """A kind of professional record (*đầu sổ*): lesson plan, teacher's
     education plan, department plan… Policy is data: a school configures
-    types, it does not change code."""
+    types, it does not change code. The tunable rules (deadline, file policy,
+    look-ahead, signing) come from ``hscm.dossier.policy.mixin``."""
 
     _name = "hscm.dossier.type"
     _description = "Dossier type"
+    _inherit = ["hscm.dossier.policy.mixin"]
     _order = "sequence, id"
 
     name = fields.Char(required=True, translate=True)
     code = fields.Char(required=True, index=True)
     sequence = fields.Integer(default=10)
     owner_level = fields.Selection(OWNER_LEVELS, string="Submitted by", required=True, default="teacher")
+    submitter = fields.Selection(
+        SUBMITTERS, string="Who uploads", required=True, default="owner",
+        help="Who may upload and submit records of this type (FR-04).",
+    )
     needs_subject = fields.Boolean(
         string="Concerns one subject",
-        help="Records of this type concern one subject (lesson plans, teacher plans)."
+        help="Records of this type concern one subject (lesson plans, teacher plans).",
     )
+    needs_classes = fields.Boolean(string="Concerns classes", help="Lesson plans name the classes they are for.")
+    needs_lesson = fields.Boolean(string="Names a lesson", help="Lesson title and number are required.")
+    level_th = fields.Boolean(string="Primary", default=True)
+    level_thcs = fields.Boolean(string="Lower secondary", default=True)
+    level_thpt = fields.Boolean(string="Upper secondary", default=True)
+    level_multi = fields.Boolean(string="Multi-level", default=True)
+    approval_template_id = fields.Many2one(
+        "hscm.approval.template", string="Approval chain", required=True, ondelete="restrict"
+    )
+    forward_to_superior = fields.Boolean(
+        string="Forward when approved",
+        help="Once approved, send the record to the office the school reports to "
+        "(the Phòng for TH/THCS, the Sở for THPT), FR-34.",
+    )
+    retention_years = fields.Integer(
+        string="Retention (years)", default=5, help="0 means kept permanently (Circular 27/2016)."
+    )
+    school_may_override = fields.Boolean(
+        string="Schools may override", default=True,
+        help="A school may set its own deadline, file policy and look-ahead for this type.",
+    )
+    override_ids = fields.One2many("hscm.dossier.type.override", "type_id", string="Overrides")
     description = fields.Text(translate=True)
     active = fields.Boolean(default=True)
 
     _sql_constraints = [
         ("code_uniq", "unique(code)", "The dossier type code must be unique."),
+        ("retention_positive", "CHECK(retention_years >= 0)", "The retention cannot be negative."),
     ]
+
+    def _applies_to(self, school):
+        self.ensure_one()
+        return bool(self[f"level_{school.level}"])
+
+    def _policy_for(self, school):
+        """The policy that governs this type in ``school``: the school's own
+        override, else its Sở's, else the type itself."""
+        self.ensure_one()
+        overrides = self.override_ids.filtered("active")
+        if self.school_may_override:
+            own = overrides.filtered(lambda o: o.school_id == school)
+            if own:
+                return own[0]
+        for override in overrides:
+            if not override.school_id and override.authority_id == school.authority_id:
+                return override
+        return self

@@ -24,6 +24,10 @@ class ResUsers(models.Model):
         help="For Sở subject specialists: the subjects they inspect.",
     )
 
+    def _get_invalidation_fields(self):
+        # record rules read these fields of the user: their cache must follow
+        return super()._get_invalidation_fields() | {"hscm_authority_id", "hscm_subject_ids"}
+
     @api.model
     def _hscm_school_groups(self):
         """The groups that school positions grant, managed by the sync."""

@@ -5,3 +5,6 @@ from . import test_organisation
 from . import test_school_calendar
 from . import test_tour
 from . import test_demo
+from . import test_flow
+from . import test_rpc_and_concurrency
+from . import test_audit_trail

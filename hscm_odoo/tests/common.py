@@ -84,14 +84,17 @@ class HscmCase:
         cls.deputy = person("deputy", cls.s1, ["department_deputy", "teacher"], cls.k1, cls.g1, [cls.math])
         cls.group_leader = person("leader", cls.s1, ["group_leader", "teacher"], cls.k1, cls.g1, [cls.math])
         cls.vp = person("vp", cls.s1, ["vice_principal"])
+        cls.staff["vp"].duty_area_ids = [Command.set(env.ref("hscm_odoo.duty_area_professional").ids)]
         cls.principal = person("principal", cls.s1, ["principal"])
         cls.school_admin = person("admin", cls.s1, ["school_admin"])
         cls.teacher2 = person("teacher2", cls.s2, ["teacher"], cls.k_s2, None, [cls.math])
         cls.vp2 = person("vp2", cls.s2, ["vice_principal"])
+        cls.head2 = person("head2", cls.s2, ["department_head", "teacher"], cls.k_s2, None, [cls.math])
         cls.teacher3 = person("teacher3", cls.s3, ["teacher"], cls.k_s3, None, [cls.math])
         cls.teacher4 = person("teacher4", cls.s4, ["teacher"], cls.k_s4, None, [cls.math])
         cls.k1.write({"head_id": cls.staff["head"].id, "deputy_ids": [Command.set(cls.staff["deputy"].ids)]})
         cls.g1.leader_id = cls.staff["leader"]
+        cls.k_s2.head_id = cls.staff["head2"]
 
         def office_account(key, authority, group, subjects=()):
             return new_test_user(
@@ -113,6 +116,7 @@ class HscmCase:
         )
 
         lesson_plan = env.ref("hscm_odoo.dossier_type_lesson_plan")
+        cls.lesson_plan = lesson_plan
 
         def dossier(owner, subject, title):
             return env["hscm.dossier"].create(
@@ -127,3 +131,64 @@ class HscmCase:
         cls.all_dossiers = (
             cls.d_teacher | cls.d_teacher_k2 | cls.d_teacher2 | cls.d_teacher3 | cls.d_teacher4
         )
+
+
+def make_pdf(label="", pages=1, extra=None):
+    """A small valid PDF whose bytes differ with ``label`` (its title)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": f"Kế hoạch bài dạy {label}"})
+    if extra == "javascript":
+        from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+        writer._root_object[NameObject("/OpenAction")] = DictionaryObject({
+            NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1);")})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+class HscmFlowCase(HscmCase):
+    """Adds a school year for Sở A and a helper to create lesson plans."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.year = cls.env["hscm.school.year"].create({
+            "name": "2026-2027",
+            "authority_id": cls.sgd_a.id,
+            "date_start": "2026-09-07",
+            "date_end": "2027-05-31",
+            "break_ids": [Command.create({"name": "Tết", "date_from": "2027-02-01", "date_to": "2027-02-13"})],
+        })
+        cls.class_8a1 = cls.env["hscm.school.class"].create({"name": "8A1", "grade": 8, "school_id": cls.s1.id})
+        cls.class_8a2 = cls.env["hscm.school.class"].create({"name": "8A2", "grade": 8, "school_id": cls.s1.id})
+
+    def new_plan(self, user=None, week=12, lesson=1, label=None, classes=None, **values):
+        import base64
+
+        user = user or self.teacher
+        label = label or f"{user.login}-{week}-{lesson}"
+        vals = {
+            "title": f"Bài {lesson}",
+            "type_id": self.lesson_plan.id,
+            "subject_id": self.math.id,
+            "class_ids": [Command.set((classes or self.class_8a1).ids)],
+            "lesson_number": lesson,
+            "school_year_id": self.year.id,
+            "week_number": week,
+            "file": base64.b64encode(make_pdf(label)),
+            "file_name": f"bai-{lesson}.pdf",
+        }
+        vals.update(values)
+        return self.env["hscm.dossier"].with_user(user).create(vals).with_env(self.env)
+
+    def submit(self, dossiers):
+        """Submit as their owner (one owner per call)."""
+        dossiers.with_user(dossiers.owner_id).action_submit()
+        return dossiers

@@ -10,6 +10,16 @@ registry.category("web_tour.tours").add("hscm_backoffice_vice_principal", {
     steps: () => [
         ...stepUtils.goToAppSteps("hscm_odoo.hscm_menu_root", "Open Professional records"),
         {
+            content: "Open the Records menu",
+            trigger: '.o_main_navbar button[data-menu-xmlid="hscm_odoo.hscm_dossier_menu"]',
+            run: "click",
+        },
+        {
+            content: "Every record in my scope",
+            trigger: '.dropdown-item[data-menu-xmlid="hscm_odoo.hscm_dossier_inspection_menu"]',
+            run: "click",
+        },
+        {
             content: "The school's record is listed",
             trigger: ".o_list_view .o_data_cell:contains('S1 KHTN Toán')",
         },
@@ -24,7 +34,7 @@ registry.category("web_tour.tours").add("hscm_backoffice_vice_principal", {
         },
         {
             content: "The form shows its department",
-            trigger: ".o_form_view .o_field_widget[name=school_department_id] input:value('Tổ KHTN')",
+            trigger: ".o_form_view .o_field_widget[name=school_department_id]:contains('Tổ KHTN')",
         },
         {
             content: "Open the Organisation menu",

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Benchmark of submissions and approvals, through the ORM and over HTTP.
+
+    python3 bench/bench_dossiers.py [--db hscm_bench] [--schools 40] [--uploads 24] [--size-mb 5]
+
+On a copy of the demo database grown with a generated district (``--schools``
+schools of 25 staff each), it measures:
+
+* through the ORM: upload (create with the file: decode, checks, save),
+  submit (checks again, chain, version, activity, audit) and each approval,
+  one transaction each, committed;
+* batch approval of 20 dossiers in one call;
+* over HTTP (JSON-RPC, ``--workers 2``): ``--uploads`` uploads of a
+  ``--size-mb`` MB lesson plan, 4 at a time from 4 teachers, end to end;
+* the upload check next to the SHA-256 time of the same bytes.
+
+Targets (issue "Dossiers"): upload check <= 5 ms + 1x SHA-256; a 5 MB upload
+end to end: median <= 80 ms, 95th percentile <= 250 ms at 4 concurrent uploads.
+It prints figures; it asserts nothing (timings on shared machines vary).
+"""
+
+import argparse
+import base64
+import hashlib
+import importlib.machinery
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_file_check import lesson_plan_pdf, load_tools  # noqa: E402
+
+hscm = importlib.machinery.SourceFileLoader("hscm_cli", str(ROOT / "bin" / "hscm")).load_module()
+
+PASSWORD = "bench-password"
+
+ORM_SCRIPT = r'''
+import base64, json, statistics, time
+from odoo import Command
+from odoo.tests import new_test_user
+
+params = json.loads(open(PARAMS).read())
+files = [open(p, "rb").read() for p in params["files"]]
+Staff = env["hscm.staff"]
+position = {c: env.ref(f"hscm_odoo.position_{c}") for c in ("teacher", "department_head", "vice_principal")}
+sgd = env.ref("hscm_odoo.demo_authority_sgd")
+year = env.ref("hscm_odoo.demo_school_year_2026")
+office = env["hscm.authority"].search([("code", "=", "BENCH-PGD")])
+if not office:
+    office = env["hscm.authority"].create({"name": "Phòng GDĐT (bench)", "code": "BENCH-PGD",
+                                          "kind": "district_office", "parent_id": sgd.id})
+    started = time.perf_counter()
+    for s in range(params["schools"]):
+        school = env["hscm.school"].create({"name": f"THCS bench {s}", "code": f"BENCH-{s}", "office_id": office.id})
+        dept = env["hscm.school.department"].create({"name": "Tổ KHTN", "school_id": school.id})
+        users = env["res.users"].with_context(no_reset_password=True).create([{
+            "name": f"GV bench {s}-{i}", "login": f"bench.{s}.{i}",
+            "password": PASSWORD if s == 0 and i < 6 else False,
+        } for i in range(25)])
+        Staff.create([{
+            "name": u.name, "user_id": u.id, "school_id": school.id, "school_department_id": dept.id,
+            "position_ids": [Command.set([position["department_head" if i == 0 else
+                                                  "vice_principal" if i == 1 else "teacher"].id])],
+            "subject_ids": [Command.set(env.ref("hscm_odoo.subject_toan").ids)],
+        } for i, u in enumerate(users)])
+        dept.head_id = Staff.search([("user_id", "=", users[0].id)])
+    env.cr.commit()
+    print("GENERATED", params["schools"], "schools in", round(time.perf_counter() - started, 1), "s")
+
+school0 = env["hscm.school"].search([("code", "=", "BENCH-0")])
+users = env["res.users"].search([("login", "=like", "bench.0.%")], order="id")
+head, vp, teachers = users[0], users[1], users[2:]
+lesson_type = env.ref("hscm_odoo.dossier_type_teacher_education_plan")
+stamp = int(time.time())
+times = {"create": [], "submit": [], "approve_head": [], "approve_vp": []}
+ids = []
+for i, data in enumerate(files):
+    teacher = teachers[i % len(teachers)]
+    vals = {"title": f"Kế hoạch {stamp}-{i}", "type_id": lesson_type.id, "school_year_id": year.id,
+            "subject_id": env.ref("hscm_odoo.subject_toan").id,
+            "file": base64.b64encode(data), "file_name": f"kh-{i}.pdf"}
+    t = time.perf_counter(); dossier = env["hscm.dossier"].with_user(teacher).create(vals); env.cr.commit()
+    times["create"].append(time.perf_counter() - t)
+    t = time.perf_counter(); dossier.action_submit(); env.cr.commit()
+    times["submit"].append(time.perf_counter() - t)
+    ids.append(dossier.id)
+for key, user in (("approve_head", head), ("approve_vp", vp)):
+    for dossier_id in ids:
+        t = time.perf_counter(); env["hscm.dossier"].with_user(user).browse(dossier_id).action_approve(); env.cr.commit()
+        times[key].append(time.perf_counter() - t)
+batch = []
+for i in range(20):
+    teacher = teachers[i % len(teachers)]
+    d = env["hscm.dossier"].with_user(teacher).create({
+        "title": f"Batch {stamp}-{i}", "type_id": lesson_type.id, "school_year_id": year.id,
+        "subject_id": env.ref("hscm_odoo.subject_toan").id,
+        "file": base64.b64encode(files[i % len(files)] + f"\n% batch {stamp} {i}\n".encode()),
+        "file_name": "b.pdf"})
+    d.action_submit()
+    batch.append(d.id)
+env.cr.commit()
+t = time.perf_counter(); env["hscm.dossier"].with_user(head).browse(batch).action_approve(); env.cr.commit()
+batch_seconds = time.perf_counter() - t
+print("RESULT", json.dumps({"times": times, "batch_seconds": batch_seconds, "batch": len(batch),
+                            "dossiers": env["hscm.dossier"].search_count([]),
+                            "teachers": [u.login for u in teachers[:4]]}))
+'''
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def row(label, seconds):
+    ms = [s * 1000 for s in seconds]
+    return f"  {label:<38} n={len(ms):<4} median {statistics.median(ms):8.1f} ms   p95 {pct(ms, .95):8.1f} ms"
+
+
+class Client:
+    def __init__(self, url, login):
+        self.url = url
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        self.call("/web/session/authenticate", {"db": ARGS.db, "login": login, "password": PASSWORD})
+
+    def call(self, path, params):
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode()
+        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": "application/json"})
+        with self.opener.open(request, timeout=120) as response:
+            answer = json.loads(response.read())
+        if "error" in answer:
+            raise RuntimeError(answer["error"]["data"]["message"])
+        return answer["result"]
+
+    def call_kw(self, model, method, args, kwargs=None):
+        return self.call("/web/dataset/call_kw", {"model": model, "method": method, "args": args,
+                                                  "kwargs": kwargs or {}})
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="hscm_bench")
+    parser.add_argument("--schools", type=int, default=40)
+    parser.add_argument("--uploads", type=int, default=24)
+    parser.add_argument("--size-mb", type=float, default=5)
+    parser.add_argument("--reset", action="store_true")
+    ARGS = parser.parse_args()
+
+    odoo, db = hscm.prepare(need_browser=False)
+    if ARGS.reset or not db.exists(ARGS.db):
+        hscm.say(f"building {ARGS.db} from the demo city")
+        hscm.create_demo_db(odoo, db, ARGS.db, label="bench-install")
+
+    tmp = Path(tempfile.mkdtemp(prefix="hscm-bench-"))
+    base = lesson_plan_pdf(int(ARGS.size_mb * 1024 * 1024), seed=7)
+    stamp = str(time.time()).encode()
+    files = []
+    for i in range(ARGS.uploads):
+        path = tmp / f"plan-{i}.pdf"
+        path.write_bytes(base + b"\n% variant " + stamp + b" " + str(i).encode() + b"\n")
+        files.append(str(path))
+
+    # the upload check next to SHA-256
+    file_check, file_sandbox = load_tools()
+    checker = file_sandbox.SandboxedChecker()
+    sha, check = [], []
+    for path in files[:10]:
+        data = Path(path).read_bytes()
+        t = time.perf_counter(); hashlib.sha256(data).hexdigest(); sha.append(time.perf_counter() - t)
+        t = time.perf_counter(); verdict = checker.check(data, "plan.pdf"); check.append(time.perf_counter() - t)
+        assert verdict.ok, verdict.code
+    checker.close()
+
+    # through the ORM
+    params = tmp / "params.json"
+    params.write_text(json.dumps({"files": files, "schools": ARGS.schools}))
+    script = tmp / "orm.py"
+    script.write_text(f"PARAMS = {str(params)!r}\nPASSWORD = {PASSWORD!r}\n" + ORM_SCRIPT)
+    with open(script) as stdin:
+        proc = subprocess.run(odoo.command("-d", ARGS.db, "--no-http", "--log-level=warn", subcommand="shell"),
+                              stdin=stdin, capture_output=True, text=True, cwd=str(hscm.RUN), env=hscm.odoo_env())
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(("RESULT", "GENERATED"))]
+    if proc.returncode or not any(line.startswith("RESULT") for line in lines):
+        print(proc.stdout[-3000:], proc.stderr[-3000:])
+        hscm.fail("the ORM benchmark failed")
+    orm = json.loads([line for line in lines if line.startswith("RESULT")][0][7:])
+
+    # over HTTP, 4 concurrent uploads
+    port = hscm.free_port(18569)
+    server = subprocess.Popen(
+        odoo.command("-d", ARGS.db, f"--db-filter=^{ARGS.db}$", "--http-port", str(port),
+                     "--http-interface", "127.0.0.1", "--workers", "2", "--max-cron-threads", "0",
+                     "--limit-time-real", "600", "--logfile", str(hscm.RUN / "bench-server.log")),
+        cwd=str(hscm.RUN), env=hscm.odoo_env())
+    url = f"http://127.0.0.1:{port}"
+    http_times, errors = [], []
+    try:
+        hscm.wait_http(url + "/web/login")
+        clients = [Client(url, login) for login in orm["teachers"]]
+        payloads = [base64.b64encode(Path(p).read_bytes() + b"\n% http\n").decode() for p in files]
+        type_id = int(subprocess.run(
+            ["psql", "-h", db.host, "-p", db.port, "-U", db.user, "-d", ARGS.db, "-tAc",
+             "SELECT res_id FROM ir_model_data WHERE module='hscm_odoo' AND name='dossier_type_teacher_education_plan'"],
+            capture_output=True, text=True, check=True).stdout.strip())
+        lock = threading.Lock()
+
+        def worker(client, index):
+            for i in range(index, len(payloads), len(clients)):
+                t = time.perf_counter()
+                try:
+                    client.call_kw("hscm.dossier", "create", [{
+                        "title": f"HTTP {i}", "type_id": type_id, "file": payloads[i], "file_name": f"http-{i}.pdf"}])
+                except Exception as error:  # noqa: BLE001 - counted and printed
+                    errors.append(str(error))
+                with lock:
+                    http_times.append(time.perf_counter() - t)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(c, i)) for i, c in enumerate(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        http_wall = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+    size = len(Path(files[0]).read_bytes())
+    print(f"\nhscm_odoo dossier benchmark — {ARGS.db}, {orm['dossiers']} dossiers in the database, "
+          f"files of {size / 1048576:.2f} MB, {os.cpu_count()} cores\n")
+    print(row("SHA-256 of the file", sha))
+    print(row("upload check (sandboxed)", check))
+    print(f"  {'target for the check':<38} {5 + statistics.median(sha) * 1000:8.1f} ms (5 ms + 1x SHA-256)")
+    t = orm["times"]
+    print(row("ORM upload (create + checks + save)", t["create"]))
+    print(row("ORM submit (checks, chain, version)", t["submit"]))
+    print(row("ORM approve, step 1 (head)", t["approve_head"]))
+    print(row("ORM approve, step 2 (VP, final)", t["approve_vp"]))
+    per = orm["batch_seconds"] / orm["batch"]
+    print(f"  {'ORM batch approve (one call)':<38} n={orm['batch']:<4} {per * 1000:8.1f} ms per dossier, "
+          f"{1 / per:6.1f} dossiers/s")
+    print(row("HTTP upload, 4 concurrent", http_times))
+    print(f"  {'HTTP throughput':<38} {len(http_times) / http_wall:8.1f} uploads/s over {http_wall:.1f} s")
+    print("  targets: HTTP 5 MB upload median <= 80 ms, p95 <= 250 ms")
+    if errors:
+        print(f"  {len(errors)} HTTP errors, first: {errors[0]}")
+
+
+if __name__ == "__main__":
+    main()

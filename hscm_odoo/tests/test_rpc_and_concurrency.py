@@ -1,0 +1,180 @@
+import base64
+import json
+import threading
+import uuid
+from contextlib import nullcontext
+
+from freezegun import freeze_time
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import BaseCase, get_db_name
+from odoo.tools import mute_logger
+
+from .common import PASSWORD, HscmFlowCase, make_pdf
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-11-18 03:00:00")
+class TestJsonRpc(HscmFlowCase, HttpCase):
+    """What a user can do in the portal they can do over JSON-RPC, with the
+    same checks (FR: integrations with other school systems)."""
+
+    def rpc(self, model, method, args, kwargs=None, expect_error=False):
+        payload = {"jsonrpc": "2.0", "method": "call",
+                   "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}}}
+        with mute_logger("odoo.http") if expect_error else nullcontext():
+            response = self.url_open("/web/dataset/call_kw", data=json.dumps(payload),
+                                     headers={"Content-Type": "application/json"})
+        answer = response.json()
+        self.assertEqual("error" in answer, expect_error, answer.get("error", {}).get("data", {}).get("message"))
+        return answer
+
+    def test_create_submit_approve_over_rpc(self):
+        self.authenticate(self.teacher.login, PASSWORD)
+        created = self.rpc("hscm.dossier", "create", [{
+            "title": "Bài 7: Hình thang cân",
+            "type_id": self.lesson_plan.id,
+            "subject_id": self.math.id,
+            "class_ids": [Command.set(self.class_8a1.ids)],
+            "lesson_number": 7,
+            "school_year_id": self.year.id,
+            "week_number": 12,
+            "file": base64.b64encode(make_pdf("rpc")).decode(),
+            "file_name": "bai-7.pdf",
+        }])
+        dossier_id = created["result"]
+        self.assertEqual(self.rpc("hscm.dossier", "action_submit", [[dossier_id]])["result"], True)
+        self.rpc("hscm.dossier", "action_approve", [[dossier_id]], expect_error=True)  # not the owner
+        self.rpc("hscm.dossier", "write", [[dossier_id], {"state": "approved"}], expect_error=True)
+
+        self.authenticate(self.head.login, PASSWORD)
+        self.rpc("hscm.dossier", "action_reject", [[dossier_id], ""], expect_error=True)
+        self.assertEqual(self.rpc("hscm.dossier", "action_approve", [[dossier_id]])["result"], True)
+        self.authenticate(self.vp.login, PASSWORD)
+        self.assertEqual(self.rpc("hscm.dossier", "action_approve", [[dossier_id]],
+                                  {"comment": "Duyệt"})["result"], True)
+        dossier = self.env["hscm.dossier"].browse(dossier_id)
+        self.assertEqual(dossier.state, "approved")
+
+        # outsiders get an access error, not the record
+        self.authenticate(self.teacher2.login, PASSWORD)
+        self.rpc("hscm.dossier", "read", [[dossier_id], ["title"]], expect_error=True)
+
+    def test_hostile_upload_over_rpc_gets_a_bilingual_message(self):
+        self.authenticate(self.teacher.login, PASSWORD)
+
+        answer = self.rpc("hscm.dossier", "create", [{
+            "title": "x", "type_id": self.lesson_plan.id, "school_year_id": self.year.id,
+            "file": base64.b64encode(make_pdf("js", extra="javascript")).decode(), "file_name": "x.pdf",
+        }], expect_error=True)
+        message = answer["error"]["data"]["message"]
+        self.assertIn("JavaScript", message)
+        self.assertNotEqual(message.encode("ascii", "ignore").decode(), message, "a Vietnamese line is there")
+
+    def test_download_is_scoped_and_traced(self):
+        plan = self.new_plan()
+        self.submit(plan)
+        self.authenticate(self.district.login, PASSWORD)
+        response = self.url_open(f"/hscm/dossier/{plan.id}/file")
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.content.startswith(b"%PDF-"))
+        log = self.env["hscm.audit.log"].search([("event", "=", "download"), ("res_id", "=", plan.id)])
+        self.assertEqual(log.user_id, self.district)
+        self.assertTrue(log.ip_address)
+        self.authenticate(self.teacher2.login, PASSWORD)
+        self.assertEqual(self.url_open(f"/hscm/dossier/{plan.id}/file").status_code, 404)
+        self.assertEqual(self.url_open(f"/hscm/dossier/{plan.id}/version/1/file").status_code, 404)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentApprovals(BaseCase):
+    """Two approvals of the same step in two real transactions (two workers,
+    or a double click): exactly one decision and one audit entry.
+
+    A ``BaseCase``, not a ``TransactionCase``: the latter puts the registry in
+    test mode, where every cursor shares the test's one transaction, so no two
+    transactions could ever compete. The data here is really committed (with
+    codes unique to each run) in the throw-away test database."""
+
+    def test_two_transactions(self):
+        registry = Registry(get_db_name())
+        self.assertIsNone(registry.test_cr, "real cursors are needed")
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            ids = self._committed_fixture(env)
+            cr.commit()
+        dossier_id, head_id = ids
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def approve():
+            with registry.cursor() as cr:
+                # bind the transaction to the loaded registry: looking it up by
+                # name would wait on the registry lock the test runner holds;
+                # mails are queued, not sent after commit (same reason)
+                cr.transaction = api.Transaction(registry)
+                env = api.Environment(cr, head_id, {"mail_notify_force_send": False})
+                barrier.wait()
+                try:
+                    env["hscm.dossier"].browse(dossier_id).action_approve()
+                    cr.commit()
+                    outcomes.append("approved")
+                except UserError:
+                    cr.rollback()
+                    outcomes.append("refused")
+                except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                    cr.rollback()
+                    outcomes.append(repr(error))
+
+        threads = [threading.Thread(target=approve) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        self.assertFalse(any(thread.is_alive() for thread in threads), "an approval hung")
+        self.assertEqual(sorted(outcomes), ["approved", "refused"])
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            dossier = env["hscm.dossier"].browse(dossier_id)
+            steps = dossier._current_steps()
+            self.assertEqual(steps.mapped("state"), ["approved", "pending"])
+            approvals = env["hscm.audit.log"].search_count(
+                [("event", "=", "approve"), ("res_model", "=", "hscm.dossier"), ("res_id", "=", dossier_id)])
+            self.assertEqual(approvals, 1)
+            self.assertEqual(env["hscm.audit.log"]._verify()[0], True, "the chain did not fork")
+
+    def _committed_fixture(self, env):
+        """A school, a head, a VP and a submitted plan, committed so that two
+        other transactions see them. Codes are unique to this test."""
+        tag = uuid.uuid4().hex[:8]  # committed data: unique on every run
+        sgd = env["hscm.authority"].create({"name": "Sở C", "code": f"T-CONC-SGD-{tag}", "kind": "department"})
+        school = env["hscm.school"].create({"name": "THCS C", "code": f"T-CONC-S-{tag}", "authority_id": sgd.id})
+        year = env["hscm.school.year"].create({
+            "name": "C 2026-2027", "authority_id": sgd.id, "date_start": "2026-09-07", "date_end": "2027-05-31"})
+        department = env["hscm.school.department"].create({"name": "Tổ C", "school_id": school.id})
+        position = {code: env.ref(f"hscm_odoo.position_{code}") for code in
+                    ("teacher", "department_head", "vice_principal")}
+
+        def person(login, codes):
+            user = new_test_user(env, login=f"{login}.{tag}", groups="base.group_portal", password=PASSWORD)
+            env["hscm.staff"].create({
+                "name": login, "user_id": user.id, "school_id": school.id,
+                "school_department_id": department.id,
+                "position_ids": [Command.set([position[c].id for c in codes])],
+            })
+            return user
+
+        teacher = person("t.conc.teacher", ["teacher"])
+        head = person("t.conc.head", ["department_head", "teacher"])
+        person("t.conc.vp", ["vice_principal"])
+        department.head_id = head.hscm_staff_ids
+        plan = env["hscm.dossier"].with_user(teacher).create({
+            "title": "Bài C", "type_id": env.ref("hscm_odoo.dossier_type_teacher_education_plan").id,
+            "subject_id": env.ref("hscm_odoo.subject_toan").id, "school_year_id": year.id,
+            "file": base64.b64encode(make_pdf("concurrency")), "file_name": "c.pdf",
+        })
+        plan.with_user(teacher).action_submit()
+        return plan.id, head.id

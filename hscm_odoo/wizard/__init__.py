@@ -1,0 +1,1 @@
+from . import hscm_dossier_reject_wizard
