@@ -63,10 +63,9 @@ if not office:
     for s in range(params["schools"]):
         school = env["hscm.school"].create({"name": f"THCS bench {s}", "code": f"BENCH-{s}", "office_id": office.id})
         dept = env["hscm.school.department"].create({"name": "Tổ KHTN", "school_id": school.id})
-        users = env["res.users"].with_context(no_reset_password=True).create([{
+        users = env["res.users"].with_context(no_reset_password=True).create([dict({
             "name": f"GV bench {s}-{i}", "login": f"bench.{s}.{i}",
-            "password": PASSWORD if s == 0 and i < 6 else False,
-        } for i in range(25)])
+        }, **({"password": PASSWORD} if s == 0 and i < 6 else {})) for i in range(25)])
         Staff.create([{
             "name": u.name, "user_id": u.id, "school_id": school.id, "school_department_id": dept.id,
             "position_ids": [Command.set([position["department_head" if i == 0 else

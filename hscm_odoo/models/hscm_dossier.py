@@ -39,8 +39,41 @@ PROTECTED_FIELDS = {
 }
 
 
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
 def user_error(message):
     return UserError(bilingual(message))
+
+
+def _binary_attachment(record, field):
+    # Sudoed: the storage of a Binary field, reached as fields.Binary does;
+    # the caller has already checked its rights on ``record``.
+    return record.env["ir.attachment"].sudo().search([
+        ("res_model", "=", record._name), ("res_field", "=", field), ("res_id", "=", record.id),
+    ], limit=1)
+
+
+def store_binary(record, field, data, mimetype):
+    """Store ``data`` as the attachment of a ``Binary(attachment=True)``
+    field, like fields.Binary does, but from raw bytes with a known mimetype:
+    a 5 MB upload is then not base64-decoded twice more by ir.attachment."""
+    attachment = _binary_attachment(record, field)
+    values = {"raw": data, "mimetype": mimetype}
+    if attachment:
+        attachment.write(values)
+    else:
+        attachment.create(dict(values, name=field, res_model=record._name, res_field=field,
+                               res_id=record.id, type="binary"))
+    record.invalidate_recordset([field])
+
+
+def read_binary(record, field):
+    """The raw bytes of a ``Binary(attachment=True)`` field (no base64)."""
+    return _binary_attachment(record, field).raw or b""
 
 
 class HscmDossier(models.Model):
@@ -227,7 +260,7 @@ class HscmDossier(models.Model):
             if vals.get("name", "/") == "/":
                 sequence = self.env["ir.sequence"].sudo()  # teachers may not read sequences
                 vals["name"] = sequence.next_by_code("hscm.dossier") or "/"
-        uploads = [self._decode_upload(vals.get("file")) for vals in vals_list]
+        uploads = [self._decode_upload(vals.pop("file", None)) for vals in vals_list]
         dossiers = super().create(vals_list)
         for dossier, data in zip(dossiers, uploads):
             if data:
@@ -244,14 +277,17 @@ class HscmDossier(models.Model):
             if any(dossier.state not in editable for dossier in self) and set(vals) - {"active"}:
                 raise user_error(_lt("A submitted record can no longer be changed; "
                                      "it can be corrected after a rejection."))
-        data = self._decode_upload(vals.get("file")) if "file" in vals and not self._internal() else None
+        upload = "file" in vals and not self._internal()
+        data = self._decode_upload(vals.pop("file")) if upload else None
         result = super().write(vals)
-        if "file" in vals and not self._internal():
+        if upload:
             for dossier in self:
                 if data:
                     dossier._inspect_file(data)
                     self.env["hscm.audit.log"]._log("file_change", dossier, {"sha256": dossier.file_sha256})
                 else:
+                    _binary_attachment(dossier, "file").unlink()
+                    dossier.invalidate_recordset(["file"])
                     dossier._write_internal({"file_sha256": False, "file_size": 0, "file_pages": 0,
                                              "file_kind": False})
         return result
@@ -288,8 +324,9 @@ class HscmDossier(models.Model):
 
     def _file_bytes(self):
         self.ensure_one()
-        # Read one record's file at a time: prefetching would load a whole batch of files.
-        return self._decode_upload(self.with_context(bin_size=False).with_prefetch([self.id]).file)
+        self.check_access("read")
+        # one record's attachment, raw: no prefetch of a batch of files, no base64
+        return read_binary(self, "file")
 
     def _run_file_check(self, data):
         """Run the upload checks (in the sandboxed checker process) on ``data``
@@ -310,9 +347,11 @@ class HscmDossier(models.Model):
         return verdict
 
     def _inspect_file(self, data):
-        """Check freshly uploaded bytes and record what they are."""
+        """Check freshly uploaded bytes, store them and record what they are;
+        refused bytes are never stored."""
         for dossier in self:
             verdict = dossier._run_file_check(data)
+            store_binary(dossier, "file", data, MIMETYPES[verdict.kind])
             dossier._write_internal({
                 "file_sha256": verdict.sha256,
                 "file_size": verdict.size,
@@ -484,10 +523,9 @@ class HscmDossier(models.Model):
             due = dossier._compute_deadline_value()
             rows = dossier._chain_rows()
             number = len(dossier.version_ids) + 1
-            dossier.env["hscm.dossier.version"].with_context(hscm_internal=INTERNAL).sudo().create([{  # system copy
+            version = dossier.env["hscm.dossier.version"].with_context(hscm_internal=INTERNAL).sudo().create([{  # system copy
                 "dossier_id": dossier.id,
                 "number": number,
-                "file": dossier.with_context(bin_size=False).file,
                 "file_name": dossier.file_name,
                 "file_sha256": dossier.file_sha256,
                 "file_size": dossier.file_size,
@@ -496,6 +534,8 @@ class HscmDossier(models.Model):
                 "submitted_on": now,
                 "submitted_by_id": self.env.uid,
             }])
+            # the same bytes: the filestore keeps one copy (it is content-addressed)
+            store_binary(version, "file", dossier._file_bytes(), MIMETYPES[dossier.file_kind])
             dossier._build_chain(rows, number)
             dossier.sudo()._write_internal({  # the transition is the system's; guarded by _check_can_submit
                 "state": "submitted",
