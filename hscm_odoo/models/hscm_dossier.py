@@ -1,4 +1,3 @@
-import base64
 import binascii
 import datetime as dt
 import logging
@@ -52,7 +51,7 @@ def user_error(message):
 def _binary_attachment(record, field):
     # Sudoed: the storage of a Binary field, reached as fields.Binary does;
     # the caller has already checked its rights on ``record``.
-    return record.env["ir.attachment"].sudo().search([
+    return record.env["ir.attachment"].sudo().search([  # the field storage; see above
         ("res_model", "=", record._name), ("res_field", "=", field), ("res_id", "=", record.id),
     ], limit=1)
 
@@ -313,12 +312,29 @@ class HscmDossier(models.Model):
         return self.type_id._policy_for(self.school_id)
 
     @api.model
+    def _create_with_file(self, values, data, file_name):
+        """Create a dossier from raw uploaded bytes (the multipart route):
+        the same checks as ``create`` with a base64 ``file``; refused bytes
+        leave nothing behind (the request's transaction is rolled back)."""
+        forbidden = set(values) & PROTECTED_FIELDS
+        if forbidden:
+            raise user_error(_lt("These fields are set by the system: %(fields)s",
+                                 fields=", ".join(sorted(forbidden))))
+        if not data:
+            raise user_error(_lt("Attach the file before submitting."))
+        dossier = self.create(dict(values, file_name=file_name))
+        dossier._inspect_file(data)
+        return dossier
+
+    @api.model
     def _decode_upload(self, value):
         """The bytes of an uploaded ``file`` value (base64 text or bytes)."""
         if not value:
             return b""
         try:
-            return base64.b64decode(value, validate=True)
+            # strict mode refuses stray characters in C; b64decode(validate=True)
+            # runs a regular expression over the whole text first (≈20 ms for 5 MB)
+            return binascii.a2b_base64(value, strict_mode=True)
         except (binascii.Error, ValueError, TypeError):
             raise user_error(_lt("The file is not valid base64 data.")) from None
 

@@ -74,6 +74,41 @@ class TestJsonRpc(HscmFlowCase, HttpCase):
         self.assertIn("JavaScript", message)
         self.assertNotEqual(message.encode("ascii", "ignore").decode(), message, "a Vietnamese line is there")
 
+    def test_multipart_upload(self):
+        self.authenticate(self.teacher.login, PASSWORD)
+        form = {"title": "Bài 8", "type_id": self.lesson_plan.id, "subject_id": self.math.id,
+                "class_ids": str(self.class_8a1.id), "lesson_number": 8, "school_year_id": self.year.id,
+                "week_number": 12}
+        headers = {"X-HSCM-Upload": "1"}
+        response = self.url_open("/hscm/api/dossiers", data=form, headers=headers,
+                                 files={"file": ("bai-8.pdf", make_pdf("multipart"), "application/pdf")})
+        self.assertEqual(response.status_code, 201, response.text)
+        answer = response.json()
+        dossier = self.env["hscm.dossier"].browse(answer["id"])
+        self.assertEqual(dossier.owner_id, self.teacher)
+        self.assertEqual(dossier.file_sha256, answer["sha256"])
+        self.assertEqual(dossier.class_ids, self.class_8a1)
+        self.assertTrue(dossier.with_context(bin_size=False).file)
+        self.submit(dossier)
+        self.assertEqual(dossier.state, "submitted")
+
+        count = self.env["hscm.dossier"].search_count([])
+        hostile = self.url_open("/hscm/api/dossiers", data=dict(form, lesson_number=9), headers=headers,
+                                files={"file": ("x.pdf", make_pdf("js", extra="javascript"), "application/pdf")})
+        self.assertEqual(hostile.status_code, 400)
+        self.assertIn("JavaScript", hostile.json()["error"])
+        self.assertEqual(self.env["hscm.dossier"].search_count([]), count, "nothing saved")
+        no_header = self.url_open("/hscm/api/dossiers", data=form,
+                                  files={"file": ("bai-8.pdf", make_pdf("nh"), "application/pdf")})
+        self.assertEqual(no_header.status_code, 400, "a cross-site form post is refused")
+        no_file = self.url_open("/hscm/api/dossiers", data=form, headers=headers)
+        self.assertEqual(no_file.status_code, 400)
+
+        self.authenticate(self.district.login, PASSWORD)  # inspectors cannot create
+        refused = self.url_open("/hscm/api/dossiers", data=form, headers=headers,
+                                files={"file": ("bai-8.pdf", make_pdf("district"), "application/pdf")})
+        self.assertIn(refused.status_code, (400, 403))
+
     def test_download_is_scoped_and_traced(self):
         plan = self.new_plan()
         self.submit(plan)
