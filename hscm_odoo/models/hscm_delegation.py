@@ -52,7 +52,6 @@ class HscmDelegation(models.Model):
     @api.constrains("kind", "delegator_id", "delegate_id", "school_id", "school_department_id")
     def _check_people(self):
         for delegation in self:
-            staff = self.env["hscm.staff"].sudo()  # only membership is checked here
             if delegation.delegator_id == delegation.delegate_id:
                 raise ValidationError(self.env._("Nobody delegates to themself."))
             if delegation.kind == "department":
@@ -66,12 +65,9 @@ class HscmDelegation(models.Model):
                     raise ValidationError(self.env._("The delegate must be a deputy head of %(dept)s.",
                                                      dept=department.name))
             else:
-                principal = staff.search([("school_id", "=", delegation.school_id.id),
-                                          ("user_id", "=", delegation.delegator_id.id),
-                                          ("position_ids.code", "=", "principal")], limit=1)
-                vice = staff.search([("school_id", "=", delegation.school_id.id),
-                                     ("user_id", "=", delegation.delegate_id.id),
-                                     ("position_ids.code", "=", "vice_principal")], limit=1)
+                school = delegation.school_id.sudo()  # membership check only
+                principal = delegation.delegator_id in school._staff_holding("principal").user_id
+                vice = delegation.delegate_id in school._staff_holding("vice_principal").user_id
                 if not principal or not vice:
                     raise ValidationError(self.env._(
                         "A principal delegates to a vice principal of the same school."))

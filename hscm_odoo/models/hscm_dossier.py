@@ -316,13 +316,9 @@ class HscmDossier(models.Model):
         """Create a dossier from raw uploaded bytes (the multipart route):
         the same checks as ``create`` with a base64 ``file``; refused bytes
         leave nothing behind (the request's transaction is rolled back)."""
-        forbidden = set(values) & PROTECTED_FIELDS
-        if forbidden:
-            raise user_error(_lt("These fields are set by the system: %(fields)s",
-                                 fields=", ".join(sorted(forbidden))))
         if not data:
             raise user_error(_lt("Attach the file before submitting."))
-        dossier = self.create(dict(values, file_name=file_name))
+        dossier = self.create(dict(values, file_name=file_name))  # create refuses system fields
         dossier._inspect_file(data)
         return dossier
 
@@ -382,13 +378,16 @@ class HscmDossier(models.Model):
         """Submit (or resubmit after a rejection) for approval."""
         self.check_access("write")
         self._lock_for_decision()  # a double click submits once
-        self._check_can_submit()
-        self._do_submit()
+        uploads = self._check_can_submit()
+        self._do_submit(uploads)
         return True
 
     def _check_can_submit(self):
+        """Raise with the reason if a dossier cannot be submitted; return the
+        checked bytes of each file (``{id: bytes}``) for the version copy."""
         self.check_access("write")
         now = fields.Datetime.now()
+        uploads = {}
         for dossier in self:
             if dossier.owner_id != self.env.user and not self.env.su:
                 raise user_error(_lt("Only the owner of %(ref)s submits it.", ref=dossier.name))
@@ -399,10 +398,12 @@ class HscmDossier(models.Model):
             if not data:
                 raise user_error(_lt("Attach the file before submitting."))
             dossier._run_file_check(data)  # again at submit: the policy may have changed
+            uploads[dossier.id] = data
             dossier._check_submitter()
             dossier._check_lock(now)
             dossier._check_lookahead(now)
             dossier._check_duplicates()
+        return uploads
 
     def _check_required_fields(self):
         self.ensure_one()
@@ -532,7 +533,7 @@ class HscmDossier(models.Model):
             return False
         return due.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
-    def _do_submit(self):
+    def _do_submit(self, uploads):
         now = fields.Datetime.now()
         for dossier in self:
             resubmission = dossier.state == "rejected"
@@ -551,7 +552,7 @@ class HscmDossier(models.Model):
                 "submitted_by_id": self.env.uid,
             }])
             # the same bytes: the filestore keeps one copy (it is content-addressed)
-            store_binary(version, "file", dossier._file_bytes(), MIMETYPES[dossier.file_kind])
+            store_binary(version, "file", uploads[dossier.id], MIMETYPES[dossier.file_kind])
             dossier._build_chain(rows, number)
             dossier.sudo()._write_internal({  # the transition is the system's; guarded by _check_can_submit
                 "state": "submitted",
@@ -581,7 +582,6 @@ class HscmDossier(models.Model):
         the organisation and the delegations in force today."""
         self.ensure_one()
         today = school_calendar.local_date(fields.Datetime.now())
-        Staff = self.env["hscm.staff"].sudo()  # the organisation is read to find people
         Delegation = self.env["hscm.delegation"]
         school = self.school_id.sudo()  # reading the organisation only
         empty = self.env["res.users"]
@@ -593,12 +593,11 @@ class HscmDossier(models.Model):
             user = department.head_id.user_id
             delegation = Delegation._active_for(user, "department", today, department) if user else Delegation
             return user, delegation.delegate_id, delegation
-        principal = Staff.search([("school_id", "=", school.id), ("position_ids.code", "=", "principal")],
-                                 limit=1).user_id
+        principal = school._staff_holding("principal")[:1].user_id
         if role == "vice_principal":
             # the vice principal in charge of professional records, else any
             # vice principal, else the principal
-            vices = Staff.search([("school_id", "=", school.id), ("position_ids.code", "=", "vice_principal")])
+            vices = school._staff_holding("vice_principal")
             in_charge = vices.filtered(lambda s: "professional" in s.duty_area_ids.mapped("code"))
             return (in_charge[:1] or vices[:1]).user_id or principal, empty, Delegation
         if role == "principal":
@@ -761,7 +760,6 @@ class HscmDossier(models.Model):
             raise user_error(_lt("Someone else is deciding on this record right now: "
                                  "reload it and try again.")) from None
         self.invalidate_recordset()
-        self.approval_ids.invalidate_recordset()
         self.env["hscm.dossier.approval"].invalidate_model()
 
     def _check_can_decide(self):

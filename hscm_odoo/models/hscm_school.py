@@ -121,6 +121,11 @@ class HscmSchool(models.Model):
                     )
                 )
 
+    def _staff_holding(self, code):
+        """Active staff of this school who hold the position ``code``."""
+        self.ensure_one()
+        return self.env["hscm.staff"].search([("school_id", "=", self.id), ("position_ids.code", "=", code)])
+
     # ------------------------------------------------------------------
     # Calendar
     # ------------------------------------------------------------------

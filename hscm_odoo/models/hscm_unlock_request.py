@@ -41,11 +41,8 @@ class HscmUnlockRequest(models.Model):
 
     def _check_principal(self):
         for req in self:
-            principal = self.env["hscm.staff"].sudo().search_count([  # membership check only
-                ("school_id", "=", req.school_id.id), ("user_id", "=", self.env.uid),
-                ("position_ids.code", "=", "principal"),
-            ])
-            if not principal:
+            principals = req.school_id.sudo()._staff_holding("principal").user_id  # membership check only
+            if self.env.user not in principals:
                 raise UserError(self.env._("Only the principal of %(school)s decides on unlocking.",
                                            school=req.school_id.name))
             if req.state != "requested":
