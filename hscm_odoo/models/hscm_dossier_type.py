@@ -78,14 +78,14 @@ class HscmDossierType(models.Model):
 
     def _policy_for(self, school):
         """The policy that governs this type in ``school``: the school's own
-        override, else its Sở's, else the type itself."""
+        override, else its Sở's, else the type itself.
+
+        One indexed search, not ``override_ids``: a type of a city of 1,000
+        schools has up to 1,000 overrides, and this runs on every upload."""
         self.ensure_one()
-        overrides = self.override_ids.filtered("active")
+        scope = [("school_id", "=", False), ("authority_id", "=", school.authority_id.id)]
         if self.school_may_override:
-            own = overrides.filtered(lambda o: o.school_id == school)
-            if own:
-                return own[0]
-        for override in overrides:
-            if not override.school_id and override.authority_id == school.authority_id:
-                return override
-        return self
+            scope = ["|", ("school_id", "=", school.id), "&", *scope]
+        overrides = self.env["hscm.dossier.type.override"].search(
+            [("type_id", "=", self.id), ("active", "=", True), *scope], limit=2)
+        return overrides.filtered("school_id")[:1] or overrides[:1] or self

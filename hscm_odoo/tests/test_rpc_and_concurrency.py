@@ -1,8 +1,10 @@
 import base64
+import hashlib
 import json
 import threading
 import uuid
 from contextlib import nullcontext
+from urllib.parse import urlencode
 
 from freezegun import freeze_time
 
@@ -101,13 +103,44 @@ class TestJsonRpc(HscmFlowCase, HttpCase):
         no_header = self.url_open("/hscm/api/dossiers", data=form,
                                   files={"file": ("bai-8.pdf", make_pdf("nh"), "application/pdf")})
         self.assertEqual(no_header.status_code, 400, "a cross-site form post is refused")
-        no_file = self.url_open("/hscm/api/dossiers", data=form, headers=headers)
+        no_file = self.url_open("/hscm/api/dossiers", data=form, headers=headers,
+                                files={"other": ("a.txt", b"x", "text/plain")})
         self.assertEqual(no_file.status_code, 400)
+        self.assertIn("Attach the file", no_file.json()["error"])
+        urlencoded = self.url_open("/hscm/api/dossiers", data=form, headers=headers)
+        self.assertEqual(urlencoded.status_code, 415, "a form without a file part is not an upload")
 
         self.authenticate(self.district.login, PASSWORD)  # inspectors cannot create
         refused = self.url_open("/hscm/api/dossiers", data=form, headers=headers,
                                 files={"file": ("bai-8.pdf", make_pdf("district"), "application/pdf")})
         self.assertIn(refused.status_code, (400, 403))
+
+    def test_raw_body_upload(self):
+        """The file as the request body, the fields in the query string."""
+        self.authenticate(self.teacher.login, PASSWORD)
+        query = urlencode({"title": "Bài 10", "type_id": self.lesson_plan.id, "subject_id": self.math.id,
+                           "class_ids": str(self.class_8a1.id), "lesson_number": 10,
+                           "school_year_id": self.year.id, "week_number": 12, "file_name": "bai-10.pdf"})
+        content = make_pdf("raw body")
+        headers = {"X-HSCM-Upload": "1", "Content-Type": "application/pdf"}
+        response = self.url_open(f"/hscm/api/dossiers?{query}", data=content, headers=headers)
+        self.assertEqual(response.status_code, 201, response.text)
+        dossier = self.env["hscm.dossier"].browse(response.json()["id"])
+        self.assertEqual((dossier.file_name, dossier.lesson_number, dossier.class_ids),
+                         ("bai-10.pdf", 10, self.class_8a1))
+        self.assertEqual(dossier.file_sha256, hashlib.sha256(content).hexdigest())
+
+        count = self.env["hscm.dossier"].search_count([])
+        hostile = self.url_open(f"/hscm/api/dossiers?{query}", data=make_pdf("js", extra="javascript"),
+                                headers=headers)
+        self.assertEqual(hostile.status_code, 400)
+        self.assertIn("JavaScript", hostile.json()["error"])
+        renamed = self.url_open(f"/hscm/api/dossiers?{query}", data=b"MZ\x90\x00 not a pdf", headers=headers)
+        self.assertEqual(renamed.status_code, 400, "the content decides, not the declared type")
+        self.assertEqual(self.env["hscm.dossier"].search_count([]), count, "nothing saved")
+        text = self.url_open(f"/hscm/api/dossiers?{query}", data=b"hello",
+                             headers={"X-HSCM-Upload": "1", "Content-Type": "text/plain"})
+        self.assertEqual(text.status_code, 415)
 
     def test_download_is_scoped_and_traced(self):
         plan = self.new_plan()
