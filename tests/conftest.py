@@ -18,3 +18,13 @@ if "hscm_tools" not in sys.modules:
     module = importlib.util.module_from_spec(spec)
     sys.modules["hscm_tools"] = module
     spec.loader.exec_module(module)
+
+DOUBLES = ROOT / "hscm_odoo" / "tests" / "doubles"
+
+if "hscm_doubles" not in sys.modules:
+    spec = importlib.util.spec_from_file_location(
+        "hscm_doubles", DOUBLES / "__init__.py", submodule_search_locations=[str(DOUBLES)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["hscm_doubles"] = module
+    spec.loader.exec_module(module)

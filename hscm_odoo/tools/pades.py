@@ -10,6 +10,7 @@ timestamper=None)``
     a PAdES baseline signature (``ETSI.CAdES.detached``, SHA-256) appended as
     an incremental update: the input bytes are an exact prefix of the output,
     so earlier signatures stay valid. B-T with a timestamper, B-B without.
+    ``async_sign_pdf`` is the same inside a running event loop.
 ``StampText`` / ``stamp_box``
     the visible approval stamp (Vietnamese text in DejaVuSans, optional QR
     code) and non-overlapping default boxes for the 1st, 2nd, ... signature.
@@ -17,7 +18,9 @@ timestamper=None)``
     one dict per embedded signature with a cryptographic (no trust) verdict.
 """
 
+import asyncio
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -37,6 +40,10 @@ from pyhanko.sign.validation.generic_cms import extract_tst_data_iter, validate_
 from pyhanko.stamp import QRStampStyle, TextStampStyle
 
 DEJAVU_SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+# pyHanko subsets the stamp font at every signature, and fontTools logs
+# each step of it at INFO: a dozen lines per approval in the server log.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 # Default stamp geometry (PDF points): 3 stamps side by side on A4 width.
 STAMP_WIDTH = 160
@@ -255,13 +262,13 @@ def _page_size(writer, page: int) -> tuple[float, float]:
 # --------------------------------------------------------------------------
 
 
-def sign_pdf(pdf: bytes, signer, *, field_name: str, stamp: StampText | None,
-             page: int = -1, box=None, timestamper=None) -> bytes:
-    """Sign ``pdf`` (PAdES B-B, or B-T with ``timestamper``) incrementally.
+def prepare_pdf_signer(pdf: bytes, signer, *, field_name: str, stamp: StampText | None,
+                       page: int = -1, box=None, timestamper=None):
+    """The writer, pyHanko ``PdfSigner`` and appearance parameters for one new
+    signature field in ``pdf`` (see :func:`sign_pdf` for the arguments).
 
-    The output starts with the exact input bytes. With ``stamp`` the field is
-    visible on ``page`` (default last) in ``box`` (default: the next free
-    :func:`stamp_box` slot, counted from the signature fields already there).
+    Shared by :func:`async_sign_pdf` and the deferred (device-side) signing
+    in ``signing_methods``, so both produce the same field and stamp.
     """
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
@@ -289,25 +296,53 @@ def sign_pdf(pdf: bytes, signer, *, field_name: str, stamp: StampText | None,
     pdf_signer = signers.PdfSigner(
         meta, signer, timestamper=timestamper, stamp_style=style, new_field_spec=spec
     )
+    text_params = {"url": stamp.qr_url} if stamp is not None and stamp.qr_url else None
+    return writer, pdf_signer, text_params
+
+
+def check_incremental(pdf: bytes, result: bytes) -> bytes:
+    """``result`` if it starts with the exact bytes of ``pdf``, else PadesError."""
+    if not result.startswith(pdf):  # never rewrite what was signed before
+        raise PadesError("Signing did not produce an incremental update")
+    return result
+
+
+async def async_sign_pdf(pdf: bytes, signer, *, field_name: str, stamp: StampText | None,
+                         page: int = -1, box=None, timestamper=None) -> bytes:
+    """:func:`sign_pdf` for a running event loop (asynchronous signers such
+    as pyHanko's CSC remote signer need one)."""
+    writer, pdf_signer, text_params = prepare_pdf_signer(
+        pdf, signer, field_name=field_name, stamp=stamp, page=page, box=box,
+        timestamper=timestamper,
+    )
     reserved = getattr(signer, "bytes_reserved", None)
     if reserved is not None and timestamper is not None:
         reserved += _TIMESTAMP_RESERVE
-    text_params = {"url": stamp.qr_url} if stamp is not None and stamp.qr_url else None
     out = BytesIO()
     try:
-        pdf_signer.sign_pdf(writer, bytes_reserved=reserved, output=out,
-                            appearance_text_params=text_params)
+        await pdf_signer.async_sign_pdf(writer, bytes_reserved=reserved, output=out,
+                                        appearance_text_params=text_params)
     except Exception as e:
         if reserved is None or "larger than expected" not in str(e):
             raise
         # Our size guess was too small: let pyHanko estimate (one dry run).
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
         out = BytesIO()
-        pdf_signer.sign_pdf(writer, output=out, appearance_text_params=text_params)
-    result = out.getvalue()
-    if not result.startswith(pdf):  # never rewrite what was signed before
-        raise PadesError("Signing did not produce an incremental update")
-    return result
+        await pdf_signer.async_sign_pdf(writer, output=out, appearance_text_params=text_params)
+    return check_incremental(pdf, out.getvalue())
+
+
+def sign_pdf(pdf: bytes, signer, *, field_name: str, stamp: StampText | None,
+             page: int = -1, box=None, timestamper=None) -> bytes:
+    """Sign ``pdf`` (PAdES B-B, or B-T with ``timestamper``) incrementally.
+
+    The output starts with the exact input bytes. With ``stamp`` the field is
+    visible on ``page`` (default last) in ``box`` (default: the next free
+    :func:`stamp_box` slot, counted from the signature fields already there).
+    Runs its own event loop: from a coroutine, await :func:`async_sign_pdf`.
+    """
+    return asyncio.run(async_sign_pdf(pdf, signer, field_name=field_name, stamp=stamp,
+                                      page=page, box=box, timestamper=timestamper))
 
 
 # --------------------------------------------------------------------------
