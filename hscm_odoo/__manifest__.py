@@ -3,7 +3,7 @@
 {
     "name": "Hồ sơ chuyên môn điện tử (HSCM)",
     "summary": "Electronic professional records for Vietnamese schools: "
-    "organisation, roles, school calendar, lesson-plan dossiers",
+    "organisation, roles, school calendar, lesson-plan dossiers, PAdES signatures",
     "version": "18.0.1.0.0",
     "category": "Education",
     "website": "https://github.com/hscm-odoo/hscm_odoo",
@@ -44,6 +44,8 @@
         "views/hscm_period_lock_views.xml",
         "views/hscm_audit_log_views.xml",
         "views/res_users_views.xml",
+        "views/hscm_signing_views.xml",
+        "views/hscm_verify_templates.xml",
         "wizard/hscm_dossier_reject_wizard_views.xml",
         "views/menus.xml",
     ],

@@ -1,1 +1,2 @@
 from . import dossier_file
+from . import verify

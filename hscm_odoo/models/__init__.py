@@ -23,4 +23,11 @@ from . import hscm_unlock_request
 from . import hscm_dossier
 from . import hscm_dossier_version
 from . import hscm_dossier_approval
+from . import hscm_dossier_signing
+from . import hscm_trust_root
+from . import hscm_certificate_authority
+from . import hscm_signing_credential
+from . import hscm_signing_request
+from . import ir_attachment
+from . import res_config_settings
 from . import res_users

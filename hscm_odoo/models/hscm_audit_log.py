@@ -25,6 +25,10 @@ EVENTS = [
     ("unlock_refuse", "Unlock refused"),
     ("relock", "Period relocked"),
     ("refused_upload", "Upload refused"),
+    ("sign", "Signed"),
+    ("certificate_issue", "Certificate issued"),
+    ("certificate_revoke", "Certificate revoked"),
+    ("verify", "Signatures verified"),
 ]
 
 

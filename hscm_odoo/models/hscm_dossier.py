@@ -35,6 +35,7 @@ STATES = [
 PROTECTED_FIELDS = {
     "state", "file_sha256", "file_size", "file_pages", "file_kind", "submitted_on", "approved_on",
     "deadline", "is_late", "version_ids", "forwarded_to_id", "owner_id", "name", "last_decision_on",
+    "verify_token", "signature_verdict", "signature_report", "signature_checked_on",
 }
 
 
@@ -59,8 +60,10 @@ def _binary_attachment(record, field):
 def store_binary(record, field, data, mimetype):
     """Store ``data`` as the attachment of a ``Binary(attachment=True)``
     field, like fields.Binary does, but from raw bytes with a known mimetype:
-    a 5 MB upload is then not base64-decoded twice more by ir.attachment."""
-    attachment = _binary_attachment(record, field)
+    a 5 MB upload is then not base64-decoded twice more by ir.attachment.
+    The caller has checked its rights; the attachments of dossier files are
+    written by this function only (see ir_attachment.py)."""
+    attachment = _binary_attachment(record, field).with_context(hscm_internal=INTERNAL)
     values = {"raw": data, "mimetype": mimetype}
     if attachment:
         attachment.write(values)
@@ -287,7 +290,7 @@ class HscmDossier(models.Model):
                     dossier._inspect_file(data)
                     self.env["hscm.audit.log"]._log("file_change", dossier, {"sha256": dossier.file_sha256})
                 else:
-                    _binary_attachment(dossier, "file").unlink()
+                    _binary_attachment(dossier, "file").with_context(hscm_internal=INTERNAL).unlink()
                     dossier.invalidate_recordset(["file"])
                     dossier._write_internal({"file_sha256": False, "file_size": 0, "file_pages": 0,
                                              "file_kind": False})
@@ -771,25 +774,26 @@ class HscmDossier(models.Model):
             if reason:
                 raise UserError(f"{dossier.name}: {reason}")
 
-    def action_approve(self, comment=None, passphrase=None):
-        """Approve the current step (and sign, where the type asks for it)."""
+    def action_approve(self, comment=None, passphrase=None, password=None):
+        """Approve the current step of each dossier and sign its PDF with the
+        approver's certificate (FR-29). ``passphrase``: the PKCS#12
+        passphrase or token PIN, asked once for the whole batch and never
+        stored; ``password``: the approver's account password, asked again
+        before signing unless Odoo's identity check was passed in the last
+        ten minutes."""
         if not self:
             return True
         self.check_access("read")
         self._lock_for_decision()
         self._check_can_decide()
-        self._do_approve(comment=comment, passphrase=passphrase)
+        self._do_approve(comment=comment, signer=self._batch_signer(passphrase=passphrase, password=password))
         return True
 
-    def _sign_step(self, step, passphrase=None):
-        """Hook: put the approver's signature on the file (signing issue)."""
-        return True
-
-    def _do_approve(self, comment=None, passphrase=None):
+    def _do_approve(self, comment=None, signer=None):
         now = fields.Datetime.now()
         for dossier in self:
             step = dossier._current_steps().filtered(lambda s: s.state == "pending")[:1]
-            dossier._sign_step(step, passphrase=passphrase)
+            dossier._sign_step(step, signer=signer)
             step.sudo().with_context(hscm_internal=INTERNAL).write({  # system row, decider checked
                 "state": "approved", "decided_by_id": self.env.uid, "decided_on": now, "comment": comment or False,
             })

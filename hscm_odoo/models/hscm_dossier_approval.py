@@ -38,6 +38,21 @@ class HscmDossierApproval(models.Model):
     decided_by_id = fields.Many2one("res.users", string="Decided by", readonly=True, ondelete="restrict")
     decided_on = fields.Datetime(readonly=True)
     comment = fields.Text(readonly=True)
+    # The signature made at this step (FR-29): the file right after it is kept for good
+    signature_method = fields.Selection([
+        ("account", "Approved with the account (no certificate)"),
+        ("pkcs12", "Certificate file (PKCS#12)"),
+        ("pkcs11", "USB token or HSM (PKCS#11)"),
+        ("csc", "Remote signing service (CSC API)"),
+        ("client_token", "Token on the signer's device"),
+    ], readonly=True)
+    signature_field = fields.Char(readonly=True)
+    signer_cert_sha256 = fields.Char(string="Signer certificate SHA-256", readonly=True, index=True)
+    signer_subject = fields.Char(string="Signer certificate", readonly=True)
+    signer_internal = fields.Boolean(string="Internal certificate", readonly=True)
+    signed_file = fields.Binary(string="File after this signature", attachment=True, readonly=True)
+    signed_sha256 = fields.Char(string="SHA-256 after this signature", readonly=True)
+    signed_size = fields.Integer(string="Size after this signature", readonly=True)
 
     # What a submitter may set on a proposed step; the rest is the system's.
     _owner_fields = {"sequence", "expected_user_id", "role", "dossier_id"}

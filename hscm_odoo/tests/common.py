@@ -133,6 +133,29 @@ class HscmCase:
         )
 
 
+def _warm_cryptography_datetime():
+    """cryptography looks ``datetime.datetime`` up once and keeps it: if that
+    first happens under freezegun, it keeps freezegun's class and refuses
+    real datetimes from then on. Look it up now, at import, unfrozen."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "warm-up")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return cert.not_valid_before_utc
+
+
+_warm_cryptography_datetime()
+
+
 def make_pdf(label="", pages=1, extra=None):
     """A small valid PDF whose bytes differ with ``label`` (its title)."""
     import io
@@ -166,6 +189,8 @@ class HscmFlowCase(HscmCase):
             "date_end": "2027-05-31",
             "break_ids": [Command.create({"name": "Tết", "date_from": "2027-02-01", "date_to": "2027-02-13"})],
         })
+        # The chain tests approve with the account; test_signatures covers PKI signing.
+        cls.env["hscm.dossier.type"].search([]).signature_policy = "account"
         cls.class_8a1 = cls.env["hscm.school.class"].create({"name": "8A1", "grade": 8, "school_id": cls.s1.id})
         cls.class_8a2 = cls.env["hscm.school.class"].create({"name": "8A2", "grade": 8, "school_id": cls.s1.id})
 

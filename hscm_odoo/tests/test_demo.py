@@ -1,7 +1,9 @@
+import base64
 from datetime import date
 
 from odoo.tests import HttpCase, tagged
 
+from .common import make_pdf
 from .test_login_landing import LoginMixin
 
 DEMO_LOGINS = {
@@ -54,3 +56,30 @@ class TestDemoCity(LoginMixin, HttpCase):
         vp = ref("hscm_odoo.demo_user_vp").hscm_staff_ids
         self.assertIn(ref("hscm_odoo.duty_area_professional"), vp.duty_area_ids)
         self.assertEqual(staff.school_id.get_teaching_week(date(2026, 11, 23))["week"], 12)
+
+    def test_demo_approvers_sign_the_whole_chain(self):
+        """Every demo approver holds a certificate of the demo organisation CA
+        (passphrase "demo"): a lesson plan runs the whole signed chain."""
+        ref = self.env.ref
+        for key in ("head", "deputy", "vp", "principal"):
+            user = ref(f"hscm_odoo.demo_user_{key}")
+            credential = self.env["hscm.signing.credential"]._for_user(user)
+            self.assertTrue(credential.is_internal, key)
+        teacher = ref("hscm_odoo.demo_user_teacher")
+        plan = self.env["hscm.dossier"].with_user(teacher).create({
+            "title": "Bài 12: Luyện tập chung", "type_id": ref("hscm_odoo.dossier_type_lesson_plan").id,
+            "subject_id": ref("hscm_odoo.subject_toan").id,
+            "class_ids": [(6, 0, teacher.hscm_staff_ids.class_ids[:1].ids)],
+            "lesson_number": 12, "week_number": teacher.hscm_staff_ids.school_id.get_teaching_week(
+                date.today())["week"] or 12,
+            "file": base64.b64encode(make_pdf("demo chain")), "file_name": "bai-12.pdf",
+        })
+        plan.with_user(teacher).action_submit()
+        while plan.state == "submitted":
+            step = plan._current_steps().filtered(lambda s: s.state == "pending")
+            approver = step.acting_user_id or step.expected_user_id
+            plan.with_user(approver).action_approve(passphrase="demo")
+        self.assertEqual(plan.state, "approved")
+        report = plan.verify_signatures()
+        self.assertEqual(report["verdict"], "valid", report["reasons"])
+        self.assertEqual(len(report["signatures"]), len(plan._current_steps()))

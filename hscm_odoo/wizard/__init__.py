@@ -1,1 +1,3 @@
 from . import hscm_dossier_reject_wizard
+from . import hscm_dossier_approve_wizard
+from . import hscm_certificate_issue_wizard

@@ -1,0 +1,369 @@
+"""Signatures on approval (FR-29) and their verification, as an extension of
+``hscm.dossier``: the dossier model keeps the workflow, this file the PKI.
+
+Approving a PDF dossier appends the approver's PAdES signature as an
+incremental update; the file after each signature is kept on the approval
+step (and is the dossier's current file), the unsigned original on the
+submitted version. The verification report compares the embedded signatures
+with what the product recorded (see tools/pades_verify.py).
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import time
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessDenied, UserError
+from odoo.http import request
+from odoo.tools.translate import LazyTranslate
+
+from ..tools import pades_verify, school_calendar, signing_methods
+from ..tools.bilingual import bilingual
+from ..tools.pades import PadesError, StampText
+from ..tools.timestamps import http_timestamper
+from .hscm_dossier import INTERNAL, read_binary, store_binary, user_error
+
+_logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
+
+# The stamp is part of a Vietnamese administrative document: its titles are
+# Vietnamese whatever the interface language.
+ROLE_TITLES = {
+    "group_leader": "NHÓM TRƯỞNG",
+    "department_head": "TỔ TRƯỞNG",
+    "vice_principal": "PHÓ HIỆU TRƯỞNG",
+    "principal": "HIỆU TRƯỞNG",
+    "extra": "NGƯỜI KÝ",
+}
+DEPUTY_TITLES = {
+    "department_head": "TỔ PHÓ",
+    "principal": "PHÓ HIỆU TRƯỞNG",
+    "group_leader": "THÀNH VIÊN NHÓM",
+}
+
+SIGNING_ERRORS = {
+    "wrong_secret": _lt("The passphrase or PIN is not right."),
+    "token_unavailable": _lt("The signing token cannot be reached: is it plugged in?"),
+    "remote_unreachable": _lt("The remote signing service cannot be reached."),
+    "remote_refused": _lt("The remote signing service refused to sign."),
+    "timeout": _lt("The signing service did not answer in time."),
+    "bad_response": _lt("The signature value does not match the certificate."),
+    "bad_certificate": _lt("The certificate cannot sign now (expired, not yet valid or not for signing)."),
+    "bad_state": _lt("The prepared signature is no longer valid: prepare it again."),
+}
+
+IDENTITY_WINDOW = 10 * 60  # seconds, as Odoo's own check_identity
+
+
+class _BatchSigner:
+    """Signs the dossiers of one approval call with one credential, whose
+    key is opened once (the passphrase is asked once per batch)."""
+
+    def __init__(self, credential, method):
+        self.credential = credential
+        self.method = method
+
+    def sign(self, dossier, step, pdf, stamp, field_name, timestamper):
+        return self.method.sign(pdf, field_name=field_name, stamp=stamp, timestamper=timestamper)
+
+
+class _DeviceSignature:
+    """A signature value made on the approver's device, embedded now."""
+
+    def __init__(self, credential, signing_request, value):
+        self.credential = credential
+        self.signing_request = signing_request
+        self.value = value
+
+    def sign(self, dossier, step, pdf, stamp, field_name, timestamper):
+        return signing_methods.finish_deferred(self.signing_request._state_bytes(), self.value,
+                                               timestamper=timestamper)
+
+
+def signing_error(error):
+    """A bilingual UserError for a failure of the signing tools."""
+    message = SIGNING_ERRORS.get(getattr(error, "code", None))
+    if message is None:
+        message = _lt("The file could not be signed: %(error)s", error=str(error))
+    return UserError(bilingual(message))
+
+
+class HscmDossier(models.Model):
+    _inherit = "hscm.dossier"
+
+    verify_token = fields.Char(readonly=True, copy=False, index=True,
+                               help="Unguessable key of the public verification page (QR code on the stamp).")
+    signature_verdict = fields.Selection([
+        ("none", "Not signed"),
+        ("pending", "Being verified"),
+        ("valid", "Valid"),
+        ("invalid", "Not verified"),
+    ], default="none", readonly=True, copy=False, index=True)
+    signature_report = fields.Json(readonly=True, copy=False)
+    signature_checked_on = fields.Datetime(readonly=True, copy=False)
+    signature_report_html = fields.Html(compute="_compute_signature_report_html", sanitize=False,
+                                        string="Verification report")
+
+    @api.depends("signature_report")
+    def _compute_signature_report_html(self):
+        for dossier in self:
+            report = dossier.signature_report
+            dossier.signature_report_html = self.env["ir.qweb"]._render(
+                "hscm_odoo.signature_report_table", {"report": report}) if report else False
+
+    # ------------------------------------------------------------------
+    # Settings
+    # ------------------------------------------------------------------
+    @api.model
+    def _network_timeout(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("hscm_odoo.network_timeout", "10")  # a setting
+        try:
+            return max(1.0, float(value))
+        except ValueError:
+            return 10.0
+
+    @api.model
+    def _timestamper(self):
+        url = self.env["ir.config_parameter"].sudo().get_param("hscm_odoo.tsa_url")  # a setting
+        return http_timestamper(url, self._network_timeout())
+
+    @api.model
+    def _revocation_mode(self):
+        mode = self.env["ir.config_parameter"].sudo().get_param("hscm_odoo.revocation_mode", "off")  # a setting
+        return mode if mode in pades_verify.REVOCATION_MODES else "off"
+
+    def _verify_url(self):
+        self.ensure_one()
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")  # a setting
+        return f"{base}/hscm/verify/{self.sudo().verify_token}"  # the token is on the stamp anyway
+
+    def _ensure_verify_token(self):
+        for dossier in self.sudo():  # a system field, set once
+            if not dossier.verify_token:
+                dossier._write_internal({"verify_token": secrets.token_urlsafe(24)})
+
+    # ------------------------------------------------------------------
+    # Signing on approval
+    # ------------------------------------------------------------------
+    def _needs_signature(self, credential):
+        """Whether approving this dossier puts a signature on its file."""
+        self.ensure_one()
+        if self.file_kind != "pdf":
+            return False  # Word files are approved with the account (PAdES signs PDFs)
+        return self._policy().signature_policy == "pki" or bool(credential)
+
+    def _check_signing_identity(self, password):
+        """The approver proves it is them before signing: their password
+        now, or Odoo's identity check done in the last ten minutes. Calls
+        outside an HTTP request (server code, cron, shell) are trusted."""
+        if password:
+            try:
+                self.env.user._check_credentials({"login": self.env.user.login, "password": password,
+                                                  "type": "password"}, {"interactive": True})
+            except AccessDenied:
+                raise user_error(_lt("The password is not right.")) from None
+            if request:
+                request.session["identity-check-last"] = time.time()
+            return
+        if not request or request.session.get("identity-check-last", 0) > time.time() - IDENTITY_WINDOW:
+            return
+        raise user_error(_lt("Enter your password again to sign."))
+
+    def _batch_signer(self, passphrase=None, password=None):
+        """The signer for this approval call, or None when nothing is signed."""
+        credential = self.env["hscm.signing.credential"]._for_user(self.env.user)
+        to_sign = self.filtered(lambda d: d._needs_signature(credential))
+        if not to_sign:
+            return None
+        if not credential:
+            raise user_error(_lt(
+                "%(ref)s must carry your digital signature, and you have no certificate: "
+                "ask the school administrator for one.", ref=", ".join(to_sign.mapped("name"))))
+        if credential.method == "client_token":
+            raise user_error(_lt("Your certificate is on your own device: prepare the signature there."))
+        self._check_signing_identity(password)
+        try:
+            method = credential._signing_method(passphrase)
+        except PadesError as error:
+            raise signing_error(error) from None
+        return _BatchSigner(credential, method)
+
+    def _stamp_for(self, step):
+        self.ensure_one()
+        user = self.env.user
+        title = ROLE_TITLES.get(step.role, ROLE_TITLES["extra"])
+        delegation, position = "", title
+        if step.acting_user_id == user and step.expected_user_id != user:
+            delegation, position = f"KT. {title}", DEPUTY_TITLES.get(step.role, "NGƯỜI ĐƯỢC ỦY QUYỀN")
+        local = fields.Datetime.now().replace(tzinfo=dt.timezone.utc).astimezone(school_calendar.VN_TZ)
+        return StampText(name=user.name, position=position, delegation=delegation,
+                         signed_at=f"Ngày ký: {local:%d/%m/%Y %H:%M}", extra_lines=[f"Số: {self.name}"],
+                         qr_url=self._verify_url())
+
+    def _sign_step(self, step, signer=None):
+        """Sign this dossier's file for ``step`` with ``signer`` (or record an
+        approval with the account where no signature is needed)."""
+        self.ensure_one()
+        if not signer or not self._needs_signature(signer.credential):
+            step.sudo().with_context(hscm_internal=INTERNAL).write({"signature_method": "account"})  # system row
+            return
+        self._ensure_verify_token()
+        pdf = read_binary(self, "file")
+        field_name = f"HSCM_v{len(self.version_ids)}_s{step.sequence}_{step.id}"
+        try:
+            signed = signer.sign(self, step, pdf, self._stamp_for(step), field_name, self._timestamper())
+        except PadesError as error:
+            _logger.info("signing %s failed for %s: %s", self.name, self.env.user.login,
+                         getattr(error, "code", type(error).__name__))
+            raise signing_error(error) from None
+        if not signed.startswith(pdf):
+            raise user_error(_lt("Signing did not keep the earlier signatures: nothing was saved."))
+        sha256 = hashlib.sha256(signed).hexdigest()
+        credential = signer.credential
+        store_binary(self, "file", signed, "application/pdf")
+        # Sudoed: the approver signs; the record is not theirs to write (as in _do_approve)
+        self.sudo()._write_internal({"file_sha256": sha256, "file_size": len(signed),
+                                     "signature_verdict": "pending", "signature_report": False})
+        step.sudo().with_context(hscm_internal=INTERNAL).write({  # system row
+            "signature_method": credential.method,
+            "signature_field": field_name,
+            "signer_cert_sha256": credential.cert_sha256,
+            "signer_subject": credential.subject,
+            "signer_internal": credential.is_internal,
+            "signed_sha256": sha256,
+            "signed_size": len(signed),
+        })
+        # the same bytes as the dossier's file: the filestore keeps one copy
+        store_binary(step.sudo(), "signed_file", signed, "application/pdf")  # system row
+        self.env["hscm.audit.log"]._log("sign", self, {
+            "step": step.sequence, "method": credential.method, "certificate": credential.cert_sha256,
+            "sha256": sha256, "size": len(signed)})
+        self.env.ref("hscm_odoo.ir_cron_hscm_verify_signatures")._trigger()
+
+    def action_open_approve_wizard(self):
+        self._check_can_decide()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Approve"),
+            "res_model": "hscm.dossier.approve.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": self._name, "active_ids": self.ids},
+        }
+
+    # ------------------------------------------------------------------
+    # Signing on the approver's own device (deferred signing)
+    # ------------------------------------------------------------------
+    def action_prepare_device_signature(self, password=None):
+        """Prepare the approver's signature: returns what their device must
+        sign (base64 of the DER signed attributes, and its SHA-256)."""
+        self.ensure_one()
+        self.check_access("read")
+        self._check_can_decide()
+        credential = self.env["hscm.signing.credential"]._for_user(self.env.user)
+        if not credential or credential.method != "client_token":
+            raise user_error(_lt("Your signing method does not use a device."))
+        if self.file_kind != "pdf":
+            raise user_error(_lt("Only PDF files carry a digital signature."))
+        self._check_signing_identity(password)
+        self._ensure_verify_token()
+        step = self._current_steps().filtered(lambda s: s.state == "pending")[:1]
+        pdf = read_binary(self, "file")
+        field_name = f"HSCM_v{len(self.version_ids)}_s{step.sequence}_{step.id}"
+        try:
+            prepared = signing_methods.prepare_deferred(
+                pdf, base64.b64decode(credential.certificate), [], field_name=field_name,
+                stamp=self._stamp_for(step))
+        except PadesError as error:
+            raise signing_error(error) from None
+        signing_request = self.env["hscm.signing.request"]._open(self, step, credential, prepared)
+        return {
+            "request_id": signing_request.id,
+            "to_sign": base64.b64encode(prepared.to_sign).decode(),
+            "digest": base64.b64encode(prepared.digest).decode(),
+            "digest_algorithm": prepared.digest_algorithm,
+            "expires_on": fields.Datetime.to_string(signing_request.expires_on),
+        }
+
+    def action_approve_device_signature(self, request_id, signature_value, comment=None):
+        """Approve with the signature value the device made for ``request_id``
+        (base64)."""
+        self.ensure_one()
+        self.check_access("read")
+        self._lock_for_decision()
+        self._check_can_decide()
+        signing_request = self.env["hscm.signing.request"]._take(request_id, self)
+        try:
+            value = base64.b64decode(signature_value or "", validate=True)
+        except ValueError:
+            raise user_error(_lt("The signature value is not valid base64 data.")) from None
+        self._do_approve(comment=comment, signer=_DeviceSignature(signing_request.credential_id,
+                                                                  signing_request, value))
+        return True
+
+    # ------------------------------------------------------------------
+    # Verification
+    # ------------------------------------------------------------------
+    def _signed_steps(self):
+        self.ensure_one()
+        return self._current_steps().filtered(lambda s: s.state == "approved" and s.signed_sha256)
+
+    def _compute_signature_verification(self):
+        """Verify the current file against what was recorded; store and
+        return the report (a dict). Runs with the system's rights."""
+        self.ensure_one()
+        dossier = self.sudo()  # trust roots, CA revocation lists and the stored evidence
+        version = dossier.version_ids.sorted("number")[-1:]
+        steps = dossier._signed_steps()
+        if dossier.file_kind != "pdf" or not version:
+            report = {"verdict": "invalid", "reasons": ["the record has no submitted PDF"], "signatures": []}
+        else:
+            CA = self.env["hscm.certificate.authority"].sudo()  # public revocation facts
+            report = pades_verify.verify_pdf(
+                read_binary(dossier, "file"),
+                versions=[(version.file_size, version.file_sha256)]
+                + [(step.signed_size, step.signed_sha256) for step in steps],
+                file_sha256=dossier.file_sha256,
+                expected=[pades_verify.ExpectedSignature(step.signer_cert_sha256, step.decided_on)
+                          for step in steps],
+                trust_roots=self.env["hscm.trust.root"]._trusted_der(),
+                crls=[ca._crl() for ca in CA.search([])],
+                revocation=self._revocation_mode(),
+                timeout=self._network_timeout(),
+            ).as_dict()
+            for item, step in zip(report["signatures"], steps):
+                item["role"] = step.role
+                item["step"] = step.sequence
+        verdict = report["verdict"] if steps or report["verdict"] == "invalid" else "none"
+        dossier._write_internal({"signature_report": report, "signature_verdict": verdict,
+                                 "signature_checked_on": fields.Datetime.now()})
+        return report
+
+    def verify_signatures(self):
+        """The verification report of this dossier's signatures (JSON-RPC):
+        ``{"verdict": "valid"|"invalid", "reasons": [...], "signatures": [
+        {signer, signer_sha256, signing_time, intact, trusted,
+        valid_at_signing_time, revocation, modification_level, ...}]}``."""
+        self.ensure_one()
+        self.check_access("read")
+        report = self._compute_signature_verification()
+        self.env["hscm.audit.log"]._log("verify", self, {"verdict": report["verdict"]})
+        return report
+
+    @api.model
+    def _cron_verify_signatures(self, limit=50):
+        """Verify recently signed dossiers outside the request (difference
+        analysis can take seconds on object-heavy files)."""
+        dossiers = self.sudo().search([("signature_verdict", "=", "pending")], limit=limit, order="id")  # cron
+        for dossier in dossiers:
+            try:
+                dossier._compute_signature_verification()
+            except Exception:  # noqa: BLE001 - one bad file must not stop the others
+                _logger.exception("verification of %s failed", dossier.name)
+                dossier._write_internal({"signature_verdict": "invalid",
+                                         "signature_checked_on": fields.Datetime.now()})
+        if len(dossiers) == limit:
+            self.env.ref("hscm_odoo.ir_cron_hscm_verify_signatures")._trigger()

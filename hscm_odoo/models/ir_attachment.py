@@ -1,0 +1,44 @@
+from odoo import api, models
+from odoo.tools.translate import LazyTranslate
+
+from .hscm_dossier import INTERNAL, user_error
+
+_lt = LazyTranslate(__name__)
+
+# Models whose file fields hold evidence: the submitted file, each signed
+# revision, the dossier's current file. Only hscm code writes them.
+PROTECTED_MODELS = ("hscm.dossier", "hscm.dossier.version", "hscm.dossier.approval", "hscm.signing.request")
+
+
+class IrAttachment(models.Model):
+    _inherit = "ir.attachment"
+
+    def _hscm_refuse(self, vals_list=None):
+        if self.env.context.get("hscm_internal") is INTERNAL:
+            return
+        targets = [(v.get("res_model"), v.get("res_field")) for v in vals_list] if vals_list is not None else [
+            (a.res_model, a.res_field) for a in self.sudo()]  # reading the link only
+        if any(model in PROTECTED_MODELS and field for model, field in targets):
+            raise user_error(_lt("The files of professional records and their signed versions are "
+                                 "evidence: they cannot be changed or removed."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._hscm_refuse(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._hscm_refuse()
+        if vals.get("res_model") in PROTECTED_MODELS or vals.get("res_field"):
+            self._hscm_refuse([dict(vals, res_model=vals.get("res_model") or a.res_model,
+                                    res_field=vals.get("res_field") or a.res_field) for a in self.sudo()])
+        return super().write(vals)
+
+    def unlink(self):
+        # Deleting a draft dossier removes its attachments after its row is
+        # gone: those belong to no record any more and may go.
+        linked = self.sudo().filtered(lambda a: a.res_model in PROTECTED_MODELS and a.res_field)  # links only
+        orphaned = linked.filtered(lambda a: a.res_model not in self.env
+                                   or not self.env[a.res_model].sudo().browse(a.res_id).exists())
+        (self - orphaned)._hscm_refuse()
+        return super().unlink()

@@ -1,0 +1,302 @@
+import base64
+import hashlib
+import json
+
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+from freezegun import freeze_time
+
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tools import mute_logger
+
+from ..models.hscm_dossier import INTERNAL, read_binary, store_binary
+from ..tools import pades
+from .common import PASSWORD, HscmFlowCase
+from .doubles.csc_server import CscCredential, CscTestServer
+from .doubles.softhsm import SoftHsmToken
+
+PASSPHRASE = "mat-khau-chung-thu"
+
+
+class SigningCase(HscmFlowCase):
+    """An organisation CA of Sở A has issued certificates to the approvers."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.lesson_plan.signature_policy = "pki"
+        cls.ca = cls.env["hscm.certificate.authority"].create({
+            "name": "CA nội bộ Sở GDĐT A", "organisation": "Sở GDĐT A", "authority_id": cls.sgd_a.id})
+        cls.credentials = {user: cls.ca._issue(user, PASSPHRASE) for user in (cls.head, cls.deputy, cls.vp)}
+
+    def approve(self, dossier, user, **kwargs):
+        kwargs.setdefault("passphrase", PASSPHRASE)
+        return dossier.with_user(user).action_approve(**kwargs)
+
+    def submitted_plan(self, **kwargs):
+        plan = self.new_plan(**kwargs)
+        self.submit(plan)
+        return plan
+
+    def p12_key(self, user):
+        data = base64.b64decode(self.credentials[user].with_context(bin_size=False).sudo().pkcs12_data)
+        key, cert, _chain = pkcs12.load_key_and_certificates(data, PASSPHRASE.encode())
+        return key, cert
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-11-18 03:00:00")
+class TestSignatures(SigningCase, TransactionCase):
+
+    def test_each_approval_signs_incrementally_and_verifies(self):
+        plan = self.submitted_plan()
+        original = read_binary(plan, "file")
+        version = plan.version_ids
+        self.approve(plan, self.head, comment="Đạt")
+        after_head = read_binary(plan, "file")
+        self.assertTrue(after_head.startswith(original), "an incremental update")
+        self.assertNotEqual(after_head, original)
+        self.assertEqual(plan.file_sha256, hashlib.sha256(after_head).hexdigest())
+        self.assertEqual(read_binary(version, "file"), original, "the unsigned original is kept")
+        self.assertEqual(version.file_sha256, hashlib.sha256(original).hexdigest())
+        step1 = plan.approval_ids.filtered(lambda s: s.state == "approved")
+        self.assertEqual((step1.signature_method, step1.signer_cert_sha256),
+                         ("pkcs12", self.credentials[self.head].cert_sha256))
+        self.assertEqual(read_binary(step1, "signed_file"), after_head)
+
+        self.approve(plan, self.vp)
+        final = read_binary(plan, "file")
+        self.assertTrue(final.startswith(after_head), "the head's signature is kept")
+        self.assertEqual(plan.state, "approved")
+        summary = pades.signature_summary(final)
+        self.assertEqual([s["signer_sha256"] for s in summary],
+                         [self.credentials[self.head].cert_sha256, self.credentials[self.vp].cert_sha256])
+        self.assertTrue(all(s["intact"] for s in summary))
+
+        report = plan.with_user(self.teacher).verify_signatures()
+        self.assertEqual(report["verdict"], "valid", report["reasons"])
+        self.assertEqual(len(report["signatures"]), 2)
+        for item in report["signatures"]:
+            self.assertTrue(item["intact"] and item["trusted"] and item["expected_signer"]
+                            and item["valid_at_signing_time"])
+            self.assertTrue(item["internal"], "organisation-CA certificates are marked internal")
+        self.assertEqual(plan.signature_verdict, "valid")
+        signs = self.env["hscm.audit.log"].search([("event", "=", "sign"), ("res_id", "=", plan.id)])
+        self.assertEqual(len(signs), 2)
+
+    def test_stamp_of_a_deputy_acting_for_the_head(self):
+        self.env["hscm.delegation"].with_user(self.head).create({
+            "kind": "department", "school_id": self.s1.id, "school_department_id": self.k1.id,
+            "delegate_id": self.deputy.id, "date_from": "2026-11-16", "date_to": "2026-11-29"})
+        plan = self.submitted_plan()
+        step = plan._current_steps()[:1]
+        self.assertEqual(step.acting_user_id, self.deputy)
+        stamp = plan.with_user(self.deputy)._stamp_for(step)
+        self.assertEqual((stamp.delegation, stamp.position), ("KT. TỔ TRƯỞNG", "TỔ PHÓ"))
+        self.assertEqual(stamp.name, self.deputy.name)
+        self.assertEqual(stamp.signed_at, "Ngày ký: 18/11/2026 10:00", "Vietnam time")
+        self.assertTrue(stamp.qr_url.endswith(f"/hscm/verify/{plan.verify_token}"))
+        self.approve(plan, self.deputy)
+        signer = pades.signature_summary(read_binary(plan, "file"))[0]["signer_sha256"]
+        self.assertEqual(signer, self.credentials[self.deputy].cert_sha256)
+
+    def test_wrong_passphrase_or_no_certificate_changes_nothing(self):
+        plan = self.submitted_plan()
+        before = plan.file_sha256
+        with self.assertRaisesRegex(UserError, "passphrase or PIN"):
+            self.approve(plan, self.head, passphrase="sai")
+        self.assertEqual((plan.state, plan.file_sha256), ("submitted", before))
+        self.assertEqual(plan._current_steps()[:1].state, "pending")
+
+        self.credentials[self.head].action_revoke("mất khoá")
+        with self.assertRaisesRegex(UserError, "no certificate"):
+            self.approve(plan, self.head)
+        # a Sở still rolling certificates out lets accounts approve
+        self.env["hscm.dossier.type.override"].create({
+            "type_id": self.lesson_plan.id, "authority_id": self.sgd_a.id, "signature_policy": "account"})
+        self.approve(plan, self.head)
+        step = plan.approval_ids.filtered(lambda s: s.state == "approved")
+        self.assertEqual((step.signature_method, plan.file_sha256), ("account", before))
+
+    def test_tampering_is_found(self):
+        plan = self.submitted_plan()
+        self.approve(plan, self.head)
+        self.approve(plan, self.vp)
+        signed = read_binary(plan, "file")
+        self.assertEqual(plan.verify_signatures()["verdict"], "valid")
+        store_binary(plan, "file", signed + b"\n% added later\n", "application/pdf")
+        report = plan.verify_signatures()
+        self.assertEqual(report["verdict"], "invalid")
+        self.assertTrue(report["reasons"])
+        store_binary(plan, "file", signed, "application/pdf")
+        last = plan.approval_ids.filtered(lambda s: s.state == "approved").sorted("sequence")[-1]
+        last.sudo().with_context(hscm_internal=INTERNAL).write(
+            {"signer_cert_sha256": self.credentials[self.head].cert_sha256})
+        report = plan.verify_signatures()
+        self.assertEqual(report["verdict"], "invalid")
+        self.assertFalse(report["signatures"][1]["expected_signer"])
+
+    def test_revocation_counts_at_signing_time(self):
+        """Decree 23/2025: what matters is the certificate's status when it signed."""
+        plan = self.submitted_plan()
+        self.approve(plan, self.head)
+        self.approve(plan, self.vp)
+        self.env["ir.config_parameter"].set_param("hscm_odoo.revocation_mode", "hard")
+        self.assertEqual(plan.verify_signatures()["verdict"], "valid", "every certificate proven good")
+        with freeze_time("2026-11-20 03:00:00"):
+            self.credentials[self.vp].action_revoke("nghỉ việc")
+        self.assertEqual(plan.verify_signatures()["verdict"], "valid", "revoked after it signed")
+        # a key reported compromised before the approval it signed
+        self.credentials[self.vp].sudo().revoked_on = "2026-11-17 03:00:00"
+        report = plan.verify_signatures()
+        self.assertEqual(report["verdict"], "invalid")
+        self.assertEqual(report["signatures"][1]["revocation"], "revoked")
+        self.assertEqual(report["signatures"][0]["revocation"], "good")
+
+    def test_evidence_files_cannot_be_changed(self):
+        plan = self.submitted_plan()
+        self.approve(plan, self.head)
+        Attachment = self.env["ir.attachment"]
+        files = Attachment.sudo().search([("res_model", "in", ("hscm.dossier", "hscm.dossier.version",
+                                                                   "hscm.dossier.approval")),
+                                          ("res_id", "in", plan.ids + plan.version_ids.ids + plan.approval_ids.ids),
+                                          ("res_field", "!=", False)])
+        self.assertEqual(len(files), 3, "current file, submitted version, signed revision")
+        admin = self.env.ref("base.user_admin")
+        for user in (self.teacher, admin):
+            for attachment in files.with_user(user):
+                with self.assertRaises(UserError):  # AccessError is a UserError
+                    attachment.write({"raw": b"%PDF-1.7 forged"})
+                with self.assertRaises(UserError):  # AccessError is a UserError
+                    attachment.unlink()
+        with self.assertRaises(UserError):  # AccessError is a UserError
+            Attachment.with_user(admin).create({"name": "file", "res_model": "hscm.dossier.version",
+                                                "res_field": "file", "res_id": plan.version_ids.id,
+                                                "raw": b"%PDF-1.7 forged"})
+        self.assertEqual(read_binary(plan.version_ids, "file")[:5], b"%PDF-")
+        # a draft with its file can still be deleted by its owner
+        draft = self.new_plan(lesson=9)
+        draft.with_user(self.teacher).unlink()
+        self.assertFalse(draft.exists())
+
+    def test_device_signature(self):
+        """The server prepares, the approver's device signs, the server embeds."""
+        key, cert = self.p12_key(self.head)
+        device = self.env["hscm.signing.credential"].with_user(self.head).create({
+            "method": "client_token", "certificate": base64.b64encode(cert.public_bytes(Encoding.DER)), "sequence": 1})
+        self.credentials[self.head].sudo().active = False
+        plan = self.submitted_plan()
+        with self.assertRaisesRegex(UserError, "own device"):
+            self.approve(plan, self.head)
+        prepared = plan.with_user(self.head).action_prepare_device_signature()
+        value = key.sign(base64.b64decode(prepared["to_sign"]), PKCS1v15(), SHA256())
+        with self.assertRaises(UserError):  # someone else cannot use the head's prepared signature
+            plan.with_user(self.vp).action_approve_device_signature(prepared["request_id"],
+                                                                    base64.b64encode(value).decode())
+        with self.assertRaisesRegex(UserError, "does not match"):
+            plan.with_user(self.head).action_approve_device_signature(prepared["request_id"],
+                                                                      base64.b64encode(b"x" * 256).decode())
+        prepared = plan.with_user(self.head).action_prepare_device_signature()
+        value = key.sign(base64.b64decode(prepared["to_sign"]), PKCS1v15(), SHA256())
+        plan.with_user(self.head).action_approve_device_signature(prepared["request_id"],
+                                                                  base64.b64encode(value).decode())
+        step = plan.approval_ids.filtered(lambda s: s.state == "approved")
+        self.assertEqual((step.signature_method, step.signer_cert_sha256), ("client_token", device.cert_sha256))
+        with self.assertRaises(UserError):  # a prepared signature is used once
+            plan.with_user(self.head).action_approve_device_signature(prepared["request_id"],
+                                                                      base64.b64encode(value).decode())
+        self.approve(plan, self.vp)
+        self.assertEqual(plan.verify_signatures()["verdict"], "valid")
+
+    def test_remote_signing_and_token(self):
+        """The vice principal signs through a CSC service, the head with a
+        PKCS#11 token (SoftHSM2)."""
+        head_key, head_cert = self.p12_key(self.head)
+        vp_key, vp_cert = self.p12_key(self.vp)
+        der = Encoding.DER
+        ca_der = base64.b64decode(self.ca.certificate)
+        Credential = self.env["hscm.signing.credential"]
+        with SoftHsmToken(head_key, head_cert.public_bytes(der), chain_der=[ca_der]) as token, \
+                CscTestServer([CscCredential("vp-1", vp_key, [vp_cert.public_bytes(der), ca_der], "1234")],
+                              username="vp.remote", password="dich-vu") as csc:
+            Credential.with_user(self.head).create({
+                "method": "pkcs11", "certificate": base64.b64encode(head_cert.public_bytes(der)), "sequence": 1,
+                "pkcs11_module": token.module_path, "pkcs11_token_label": token.token_label,
+                "pkcs11_key_label": token.key_label, "pkcs11_cert_label": token.cert_label or False})
+            Credential.with_user(self.vp).create({
+                "method": "csc", "certificate": base64.b64encode(vp_cert.public_bytes(der)), "sequence": 1,
+                "csc_url": csc.url, "csc_username": "vp.remote", "csc_credential_id": "vp-1"})
+            plan = self.submitted_plan()
+            with self.assertRaisesRegex(UserError, "passphrase or PIN"):
+                self.approve(plan, self.head, passphrase="000000")
+            self.approve(plan, self.head, passphrase=token.pin)
+            with self.assertRaisesRegex(UserError, "passphrase or PIN"):
+                self.approve(plan, self.vp, passphrase="dich-vu:9999")
+            self.approve(plan, self.vp, passphrase="dich-vu:1234")
+        methods = plan.approval_ids.filtered(lambda s: s.state == "approved").sorted("sequence").mapped(
+            "signature_method")
+        self.assertEqual(methods, ["pkcs11", "csc"])
+        self.assertEqual(plan.verify_signatures()["verdict"], "valid")
+
+    def test_batch_approval_asks_once(self):
+        plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2)
+        wizard = self.env["hscm.dossier.approve.wizard"].with_user(self.head).with_context(
+            active_ids=plans.ids).create({"passphrase": PASSPHRASE})
+        self.assertTrue(wizard.needs_signature)
+        wizard.action_approve()
+        self.assertFalse(wizard.passphrase, "the passphrase is not kept")
+        self.assertEqual(len(plans.approval_ids.filtered(lambda s: s.signature_method == "pkcs12")), 2)
+
+
+@tagged("post_install", "-at_install")
+class TestSignaturesOverHttp(SigningCase, HttpCase):
+
+    def rpc(self, model, method, args, kwargs=None, expect_error=False):
+        payload = {"jsonrpc": "2.0", "method": "call",
+                   "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}}}
+        with mute_logger("odoo.http") if expect_error else mute_logger():
+            response = self.url_open("/web/dataset/call_kw", data=json.dumps(payload),
+                                     headers={"Content-Type": "application/json"})
+        answer = response.json()
+        self.assertEqual("error" in answer, expect_error, answer.get("error", {}).get("data", {}).get("message"))
+        return answer
+
+    def test_approve_over_rpc_asks_for_the_password_and_verifies(self):
+        plan = self.submitted_plan()
+        self.authenticate(self.head.login, PASSWORD)
+        answer = self.rpc("hscm.dossier", "action_approve", [plan.ids], {"passphrase": PASSPHRASE},
+                          expect_error=True)
+        self.assertIn("password again", answer["error"]["data"]["message"])
+        answer = self.rpc("hscm.dossier", "action_approve", [plan.ids],
+                          {"passphrase": PASSPHRASE, "password": "wrong-password"}, expect_error=True)
+        self.assertIn("password is not right", answer["error"]["data"]["message"])
+        self.rpc("hscm.dossier", "action_approve", [plan.ids], {"passphrase": PASSPHRASE, "password": PASSWORD})
+        self.authenticate(self.vp.login, PASSWORD)
+        self.rpc("hscm.dossier", "action_approve", [plan.ids], {"passphrase": PASSPHRASE, "password": PASSWORD})
+        self.authenticate(self.teacher.login, PASSWORD)
+        report = self.rpc("hscm.dossier", "verify_signatures", [plan.ids])["result"]
+        self.assertEqual(report["verdict"], "valid", report["reasons"])
+        self.assertEqual([s["signer_sha256"] for s in report["signatures"]],
+                         [self.credentials[u].cert_sha256 for u in (self.head, self.vp)])
+        self.authenticate(self.teacher2.login, PASSWORD)
+        self.rpc("hscm.dossier", "verify_signatures", [plan.ids], expect_error=True)
+
+    def test_public_verification_page(self):
+        plan = self.submitted_plan()
+        self.approve(plan, self.head)
+        self.approve(plan, self.vp)
+        self.assertEqual(plan.signature_verdict, "pending")
+        self.env["hscm.dossier"]._cron_verify_signatures()
+        self.assertEqual(plan.signature_verdict, "valid")
+        self.authenticate(None, None)
+        page = self.url_open(f"/hscm/verify/{plan.verify_token}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Chữ ký số hợp lệ", page.text)
+        self.assertIn("PHÓ HIỆU TRƯỞNG", page.text)
+        self.assertIn(plan.file_sha256, page.text)
+        for personal in (self.teacher.name, self.head.name, self.vp.name):
+            self.assertNotIn(personal, page.text)
+        self.assertEqual(self.url_open(f"/hscm/verify/{plan.id}").status_code, 404)
+        self.assertEqual(self.url_open(f"/hscm/verify/{plan.verify_token[:-2]}xx").status_code, 404)
