@@ -187,8 +187,12 @@ class HscmDossier(models.Model):
         self._check_signing_identity(password)
         try:
             method = credential._signing_method(passphrase)
+            certificate = method.certificate()
         except PadesError as error:
             raise signing_error(error) from None
+        if hashlib.sha256(certificate).hexdigest() != credential.cert_sha256:
+            raise user_error(_lt("The key signs with another certificate than the one registered for your "
+                                 "account: nothing was signed."))
         return _BatchSigner(credential, method)
 
     def _stamp_for(self, step):

@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools import signing_methods
-from ..tools.certificates import read_certificate
+from ..tools.certificates import names_holder, read_certificate
 from ..tools.pades import PadesError
 from .hscm_dossier_signing import signing_error
 
@@ -89,6 +89,24 @@ class HscmSigningCredential(models.Model):
         for credential in self:
             if not credential._facts():
                 raise ValidationError(self.env._("This file is not an X.509 certificate (DER or PEM)."))
+
+    @api.constrains("certificate", "user_id", "kind")
+    def _check_holder(self):
+        """A certificate signs for the person it was issued to, and for one
+        account only (a wrong-person certificate is refused)."""
+        for credential in self:
+            facts = credential._facts()
+            if not facts:
+                continue
+            taken = self.sudo().with_context(active_test=False).search_count([  # across accounts, ids only
+                ("cert_sha256", "=", facts.sha256), ("user_id", "!=", credential.user_id.id),
+                ("revoked_on", "=", False)])
+            if taken:
+                raise ValidationError(self.env._("This certificate is registered to another account."))
+            user = credential.user_id.sudo()  # the holder's name and e-mail, to compare
+            if credential.kind == "person" and not names_holder(facts, user.name, (user.email, user.login)):
+                raise ValidationError(self.env._("This certificate was issued to %(subject)s, not to %(user)s.",
+                                                 subject=facts.subject_cn, user=user.name))
 
     @api.constrains("method", "pkcs11_module", "pkcs11_token_label", "pkcs11_key_label", "csc_url",
                     "csc_username")

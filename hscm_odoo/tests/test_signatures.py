@@ -1,21 +1,23 @@
 import base64
 import hashlib
 import json
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..models.hscm_dossier import INTERNAL, read_binary, store_binary
-from ..tools import pades
+from ..tools import org_ca, pades
 from .common import PASSWORD, HscmFlowCase
 from .doubles.csc_server import CscCredential, CscTestServer
 from .doubles.softhsm import SoftHsmToken
+from .doubles.test_pki import LocalPki
 
 PASSPHRASE = "mat-khau-chung-thu"
 
@@ -240,6 +242,63 @@ class TestSignatures(SigningCase, TransactionCase):
         self.assertEqual(methods, ["pkcs11", "csc"])
         self.assertEqual(plan.verify_signatures()["verdict"], "valid")
 
+    def _chain(self, roles):
+        template = self.env["hscm.approval.template"].create({
+            "name": " → ".join(roles), "code": "test_" + "_".join(roles),
+            "step_ids": [(0, 0, {"sequence": i, "role": role, "required": True}) for i, role in enumerate(roles)]})
+        self.lesson_plan.approval_template_id = template
+
+    def test_one_step_chain(self):
+        self.credentials[self.principal] = self.ca._issue(self.principal, PASSPHRASE)
+        self._chain(["principal"])
+        plan = self.submitted_plan()
+        self.approve(plan, self.principal)
+        self.assertEqual(plan.state, "approved")
+        report = plan.verify_signatures()
+        self.assertEqual((report["verdict"], len(report["signatures"])), ("valid", 1), report["reasons"])
+        self.assertTrue(report["signatures"][0]["covers_whole_file"])
+
+    def test_three_step_chain(self):
+        self.credentials[self.group_leader] = self.ca._issue(self.group_leader, PASSPHRASE)
+        self._chain(["group_leader", "department_head", "vice_principal"])
+        plan = self.submitted_plan()
+        for user in (self.group_leader, self.head, self.vp):
+            self.approve(plan, user)
+        self.assertEqual(plan.state, "approved")
+        report = plan.verify_signatures()
+        self.assertEqual(report["verdict"], "valid", report["reasons"])
+        self.assertEqual([s["signer_sha256"] for s in report["signatures"]],
+                         [self.credentials[u].cert_sha256 for u in (self.group_leader, self.head, self.vp)])
+        versions = [read_binary(plan.version_ids, "file")] + [
+            read_binary(step, "signed_file") for step in plan.approval_ids.sorted("sequence")]
+        for earlier, later in zip(versions, versions[1:]):
+            self.assertTrue(later.startswith(earlier), "each version is a prefix of the next")
+
+    def test_expired_and_wrong_person_certificates_are_refused(self):
+        issued = org_ca.issue_certificate(
+            self.ca._bundle(), self.ca._key_passphrase(), common_name=self.head.name, organisation="THCS S1",
+            valid_days=30, p12_passphrase=PASSPHRASE.encode(), now=datetime(2025, 1, 1))
+        self.credentials[self.head].action_revoke("hết hạn, cấp lại")
+        self.env["hscm.signing.credential"].sudo().create({
+            "user_id": self.head.id, "certificate": base64.b64encode(issued.cert_der),
+            "pkcs12_data": base64.b64encode(issued.pkcs12)})
+        plan = self.submitted_plan()
+        with self.assertRaisesRegex(UserError, "cannot sign now"):
+            self.approve(plan, self.head)
+        self.assertEqual(plan._current_steps()[:1].state, "pending")
+
+        # someone else's certificate cannot be registered to one's account
+        vp_cert = self.credentials[self.vp].certificate
+        with self.assertRaisesRegex(ValidationError, "issued to|another account"):
+            self.env["hscm.signing.credential"].with_user(self.deputy).create({
+                "method": "client_token", "certificate": vp_cert})
+        other = org_ca.issue_certificate(
+            self.ca._bundle(), self.ca._key_passphrase(), common_name="Người Khác", organisation="THCS S1",
+            p12_passphrase=PASSPHRASE.encode())
+        with self.assertRaisesRegex(ValidationError, "issued to"):
+            self.env["hscm.signing.credential"].with_user(self.deputy).create({
+                "method": "client_token", "certificate": base64.b64encode(other.cert_der)})
+
     def test_batch_approval_asks_once(self):
         plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2)
         wizard = self.env["hscm.dossier.approve.wizard"].with_user(self.head).with_context(
@@ -300,3 +359,16 @@ class TestSignaturesOverHttp(SigningCase, HttpCase):
             self.assertNotIn(personal, page.text)
         self.assertEqual(self.url_open(f"/hscm/verify/{plan.id}").status_code, 404)
         self.assertEqual(self.url_open(f"/hscm/verify/{plan.verify_token[:-2]}xx").status_code, 404)
+
+    def test_timestamped_signatures(self):
+        """With a TSA, signatures are PAdES B-T and verify with the TSA's time."""
+        with LocalPki() as pki:
+            self.env["hscm.trust.root"].create({"name": "Test PKI", "kind": "test",
+                                                "certificate": base64.b64encode(pki.root_der)})
+            self.env["ir.config_parameter"].set_param("hscm_odoo.tsa_url", pki.tsa_url)
+            plan = self.submitted_plan()
+            self.approve(plan, self.head)
+            self.approve(plan, self.vp)
+            report = plan.verify_signatures()
+        self.assertEqual(report["verdict"], "valid", report["reasons"])
+        self.assertTrue(all(s["timestamped"] for s in report["signatures"]))

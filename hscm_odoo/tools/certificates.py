@@ -1,6 +1,7 @@
 """What the product shows and stores about an X.509 certificate (no Odoo import)."""
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,7 @@ class CertificateFacts:
     not_after: datetime
     internal: bool
     is_ca: bool
+    emails: tuple = ()
 
 
 def _cn(name: x509.Name) -> str:
@@ -41,6 +43,12 @@ def read_certificate(data: bytes) -> CertificateFacts:
         is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         is_ca = False
+    emails = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)]
+    try:
+        emails += cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.RFC822Name)
+    except x509.ExtensionNotFound:
+        pass
     return CertificateFacts(
         der=der,
         sha256=hashlib.sha256(der).hexdigest(),
@@ -51,4 +59,20 @@ def read_certificate(data: bytes) -> CertificateFacts:
         not_after=cert.not_valid_after_utc.replace(tzinfo=None),
         internal=org_ca.is_internal(der),
         is_ca=is_ca,
+        emails=tuple(sorted({e.lower() for e in emails})),
     )
+
+
+def plain_name(name: str) -> str:
+    """``name`` without diacritics, case or extra spaces: certificates often
+    write "NGUYEN VAN AN" for Nguyễn Văn An."""
+    text = unicodedata.normalize("NFD", (name or "").replace("đ", "d").replace("Đ", "D"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+def names_holder(facts: CertificateFacts, name: str, emails=()) -> bool:
+    """Whether the certificate was issued to the person called ``name`` (or
+    holding one of ``emails``)."""
+    wanted = {e.lower() for e in emails if e}
+    return plain_name(facts.subject_cn) == plain_name(name) or bool(wanted & set(facts.emails))
