@@ -49,6 +49,10 @@ def user_error(message):
     return UserError(bilingual(message))
 
 
+# Attachment fields that hold the bytes, to drop from the cache once used
+BINARY_CACHE_FIELDS = ["raw", "datas", "db_datas"]
+
+
 def _binary_attachment(record, field):
     # Sudoed: the storage of a Binary field, reached as fields.Binary does;
     # the caller has already checked its rights on ``record``.
@@ -68,14 +72,21 @@ def store_binary(record, field, data, mimetype):
     if attachment:
         attachment.write(values)
     else:
-        attachment.create(dict(values, name=field, res_model=record._name, res_field=field,
-                               res_id=record.id, type="binary"))
+        attachment = attachment.create(dict(values, name=field, res_model=record._name, res_field=field,
+                                            res_id=record.id, type="binary"))
+    attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
     record.invalidate_recordset([field])
 
 
 def read_binary(record, field):
-    """The raw bytes of a ``Binary(attachment=True)`` field (no base64)."""
-    return _binary_attachment(record, field).raw or b""
+    """The raw bytes of a ``Binary(attachment=True)`` field (no base64).
+
+    The attachment's cache is dropped at once: a batch of approvals then
+    holds one file at a time in memory, not every file of the batch."""
+    attachment = _binary_attachment(record, field)
+    data = attachment.raw or b""
+    attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
+    return data
 
 
 class HscmDossier(models.Model):
