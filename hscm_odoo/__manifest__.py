@@ -46,6 +46,7 @@
         "views/res_users_views.xml",
         "views/hscm_signing_views.xml",
         "views/hscm_verify_templates.xml",
+        "views/portal_templates.xml",
         "wizard/hscm_dossier_reject_wizard_views.xml",
         "views/menus.xml",
     ],

@@ -1,2 +1,3 @@
 from . import dossier_file
 from . import verify
+from . import portal

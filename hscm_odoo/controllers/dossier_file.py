@@ -22,7 +22,7 @@ class DossierFileController(http.Controller):
     @http.route(["/hscm/dossier/<int:dossier_id>/file",
                  "/hscm/dossier/<int:dossier_id>/version/<int:number>/file"],
                 type="http", auth="user", methods=["GET"])
-    def dossier_file(self, dossier_id, number=None, **kwargs):
+    def dossier_file(self, dossier_id, number=None, inline=None, **kwargs):
         dossier = request.env["hscm.dossier"].browse(dossier_id)
         try:
             dossier.check_access("read")
@@ -37,11 +37,12 @@ class DossierFileController(http.Controller):
             raise request.not_found()
         dossier._log_download(version)
         content = base64.b64decode(data)
+        disposition = http.content_disposition(name or f"{dossier.name}.pdf")
         mimetype = "application/pdf" if content[:5] == b"%PDF-" else "application/octet-stream"
         return request.make_response(content, headers=[
             ("Content-Type", mimetype),
             ("Content-Length", str(len(content))),
-            ("Content-Disposition", http.content_disposition(name or f"{dossier.name}.pdf")),
+            ("Content-Disposition", disposition.replace("attachment", "inline", 1) if inline else disposition),
             ("X-Content-Type-Options", "nosniff"),
         ])
 

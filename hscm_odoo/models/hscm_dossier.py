@@ -45,8 +45,12 @@ MIMETYPES = {
 }
 
 
-def user_error(message):
-    return UserError(bilingual(message))
+def user_error(message, field=None):
+    """A bilingual UserError; ``field`` names the form field it concerns, so
+    the portal shows the message next to that field."""
+    error = UserError(bilingual(message))
+    error.hscm_field = field
+    return error
 
 
 # Attachment fields that hold the bytes, to drop from the cache once used
@@ -333,7 +337,7 @@ class HscmDossier(models.Model):
         the same checks as ``create`` with a base64 ``file``; refused bytes
         leave nothing behind (the request's transaction is rolled back)."""
         if not data:
-            raise user_error(_lt("Attach the file before submitting."))
+            raise user_error(_lt("Attach the file before submitting."), field="file")
         dossier = self.create(dict(values, file_name=file_name))  # create refuses system fields
         dossier._inspect_file(data)
         return dossier
@@ -371,7 +375,9 @@ class HscmDossier(models.Model):
         if not verdict.ok:
             _logger.info("upload refused for %s (%s, %s bytes, user %s): %s", self.name, self.file_name,
                          len(data), self.env.user.login, verdict.code)
-            raise ValidationError(join(verdict.message_vi, verdict.message_en))
+            error = ValidationError(join(verdict.message_vi, verdict.message_en))
+            error.hscm_field = "file"
+            raise error
         return verdict
 
     def _inspect_file(self, data):
@@ -412,7 +418,7 @@ class HscmDossier(models.Model):
             dossier._check_required_fields()
             data = dossier._file_bytes()
             if not data:
-                raise user_error(_lt("Attach the file before submitting."))
+                raise user_error(_lt("Attach the file before submitting."), field="file")
             dossier._run_file_check(data)  # again at submit: the policy may have changed
             uploads[dossier.id] = data
             dossier._check_submitter()
@@ -428,33 +434,40 @@ class HscmDossier(models.Model):
             raise user_error(_lt("%(type)s is not used in %(school)s.", type=dossier_type.name,
                                  school=self.school_id.name))
         policy = self._policy()
-        missing = []
+        missing, missing_fields = [], []
+
+        def lack(label, field):
+            missing.append(label)
+            missing_fields.append(field)
+
         if dossier_type.needs_subject and not self.subject_id:
-            missing.append(_lt("subject"))
+            lack(_lt("subject"), "subject_id")
         if dossier_type.needs_classes and not self.class_ids:
-            missing.append(_lt("classes"))
+            lack(_lt("classes"), "class_ids")
         if dossier_type.needs_lesson and not self.lesson_number and policy.file_unit == "lesson":
-            missing.append(_lt("lesson number"))
+            lack(_lt("lesson number"), "lesson_number")
         if not self.school_year_id:
-            missing.append(_lt("school year"))
+            lack(_lt("school year"), "school_year_id")
         rule = policy.deadline_rule
         if rule == "weekly_before" and not self.week_number:
-            missing.append(_lt("teaching week"))
+            lack(_lt("teaching week"), "week_number")
         if rule.startswith("monthly") and not self.period_month:
-            missing.append(_lt("month"))
+            lack(_lt("month"), "period_month")
         if rule == "semester_end" and not self.semester:
-            missing.append(_lt("semester"))
+            lack(_lt("semester"), "semester")
         if rule == "event_days" and not self.event_date:
-            missing.append(_lt("event date"))
+            lack(_lt("event date"), "event_date")
         if missing:
             vi = ", ".join(m._translate("vi_VN") for m in missing)
             en = ", ".join(m._translate("en_US") for m in missing)
             message = _lt("Fill in before submitting: %(fields)s")
-            raise UserError(join(message._translate("vi_VN") % {"fields": vi},
-                                 message._translate("en_US") % {"fields": en}))
+            error = UserError(join(message._translate("vi_VN") % {"fields": vi},
+                                   message._translate("en_US") % {"fields": en}))
+            error.hscm_field = missing_fields[0]
+            raise error
         if self.week_number and not 1 <= self.week_number <= self.school_year_id.week_count:
             raise user_error(_lt("Week %(week)s is not a teaching week of %(year)s.", week=self.week_number,
-                                 year=self.school_year_id.name))
+                                 year=self.school_year_id.name), field="week_number")
 
     def _check_submitter(self):
         """The type says who uploads (FR-04); the owner level says whose it is."""
@@ -487,7 +500,7 @@ class HscmDossier(models.Model):
         lock = self.env["hscm.period.lock"]._blocking_lock(self, now)
         if lock:
             raise user_error(_lt("Week %(week)s is locked (%(lock)s). Ask for an unlock with a reason.",
-                                 week=self.week_number, lock=lock.name))
+                                 week=self.week_number, lock=lock.name), field="week_number")
 
     def _teaching_weeks(self):
         self.ensure_one()
@@ -504,7 +517,7 @@ class HscmDossier(models.Model):
                 "Plans may be uploaded at most %(cap)s teaching weeks ahead: this is week %(current)s, "
                 "so weeks up to %(last)s are open.",
                 cap=cap, current=current, last=current + cap,
-            ))
+            ), field="week_number")
 
     def _check_duplicates(self):
         self.ensure_one()
@@ -517,7 +530,7 @@ class HscmDossier(models.Model):
         ]
         same_file = self.sudo().search_count(domain + [("file_sha256", "=", self.file_sha256)], limit=1)  # count
         if same_file:
-            raise user_error(_lt("You already submitted this very file this school year."))
+            raise user_error(_lt("You already submitted this very file this school year."), field="file")
         if self.lesson_number and self.type_id.needs_lesson:
             lesson_domain = domain + [("subject_id", "=", self.subject_id.id),
                                       ("lesson_number", "=", self.lesson_number)]
@@ -525,7 +538,7 @@ class HscmDossier(models.Model):
                 lesson_domain.append(("class_ids", "in", self.class_ids.ids))
             if self.sudo().search_count(lesson_domain, limit=1):  # count only
                 raise user_error(_lt("Lesson %(number)s of %(subject)s is already submitted for these classes.",
-                                     number=self.lesson_number, subject=self.subject_id.name))
+                                     number=self.lesson_number, subject=self.subject_id.name), field="lesson_number")
 
     def _period(self):
         self.ensure_one()

@@ -9,3 +9,4 @@ from . import test_flow
 from . import test_rpc_and_concurrency
 from . import test_audit_trail
 from . import test_signatures
+from . import test_portal
