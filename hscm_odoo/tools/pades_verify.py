@@ -11,6 +11,18 @@ Signatures are numbered from 1 in document order, so stored version ``i``
 pairs with signature ``i``. A document timestamp (PAdES B-LTA) is not an
 approval: it is listed like a signature and makes the file invalid.
 
+Without the product's records (``versions``/``file_sha256``), e.g. for a
+file handed in from outside, the verdict rests on the file alone, so every
+byte of it must be accounted for: the last signature must cover the whole
+file, and the one part of a signed PDF no signature covers, the last
+signature's ``/Contents`` hole, must hold exactly the hex-encoded CMS
+signature and zero padding, in well-formed DER, with the CMS fields that its
+signature does not protect (versions, algorithm lists, certificates,
+signer identifier) consistent and every carried certificate verifiable.
+Difference analysis (pyHanko's, never skipped) judges each revision added
+after a signature; a replaced document catalog (a "shadow" document) and a
+signature field emptied after signing are reported by name.
+
 Validation moment of signature ``i``: the time of its RFC 3161 signature
 timestamp when the token validates (B-T), else ``expected[i].signed_at``
 (the decision time the product recorded), else now. The TSA's certificate is
@@ -18,31 +30,43 @@ checked at the timestamp's own time. With revocation checking, current
 CRL/OCSP data is applied to that past moment: a certificate revoked after
 the signature still counts as valid at signing time.
 
-Thread-safe and reentrant: no shared state, every call builds its own
-validation contexts and fetchers; each network fetch is bounded by
+Thread-safe and reentrant: no shared mutable state, every call builds its
+own validation contexts and fetchers; each network fetch is bounded by
 ``timeout``. Meant to run off the request thread; pyHanko's difference
 analysis (never skipped) takes seconds on object-heavy PDFs.
+
+Importing this module replaces pyHanko's PDF hex-string reader by an
+equivalent one that works on whole slices instead of byte by byte (see
+:func:`_read_hex_string`): reading a signature's ``/Contents`` was most of
+the time of a verification (and of reading any signed PDF). It also
+memoises asn1crypto's name string preparation (a pure function). Both are
+process-wide and change no result.
 """
 
 import asyncio
+import binascii
+import dataclasses
+import functools
 import hashlib
+import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from io import BytesIO
 
+from asn1crypto import cms as asn1_cms
+from asn1crypto import core as asn1_core
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509 as pyca_x509
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation.generic_cms import (
-    collect_timing_info,
-    extract_certs_for_validation,
-    extract_tst_data_iter,
-)
+from pyhanko.sign.validation.generic_cms import extract_certs_for_validation, extract_tst_data_iter
 from pyhanko.sign.validation.pdf_embedded import (
     EmbeddedPdfSignature,
     async_validate_pdf_signature,
@@ -60,6 +84,11 @@ from pyhanko_certvalidator.policy_decl import (
 
 from .org_ca import is_internal
 
+# pyHanko logs every failed check as a WARNING with a traceback; the report
+# carries the reason, so only pyHanko's errors reach the server log.
+for _name in ("pyhanko.sign.validation", "pyhanko.sign.diff_analysis", "pyhanko_certvalidator"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+
 REVOCATION_MODES = ("off", "soft", "hard")
 
 # What may legitimately follow a signature: nothing, LTV data, or filling in
@@ -71,6 +100,77 @@ ALLOWED_AFTER_SIGNING = frozenset({
 
 # One verification never needs more: a few OCSP/CRL requests per certificate.
 _FETCH_LIMITS = FetchLimits(max_requests=40, max_cert_requests=10)
+
+
+# --------------------------------------------------------------------------
+# Faster hex strings for pyHanko's parser
+# --------------------------------------------------------------------------
+
+_pyhanko_read_hex_string = getattr(generic.read_hex_string_from_stream, "__wrapped__",
+                                   generic.read_hex_string_from_stream)
+_PDF_WHITESPACE = bytes(misc.PDF_WHITESPACE)
+_HEX_DIGITS = bytes(generic.HEX_DIGITS)
+
+
+def _read_hex_string(stream):
+    """pyHanko's ``read_hex_string_from_stream``, on slices instead of bytes.
+
+    pyHanko reads a hex string one byte (and two Python calls) at a time: a
+    signature's ``/Contents`` (9 to 60 KB of hex) took 10 to 50 ms, most of
+    a whole verification. Same result and same stream position afterwards;
+    anything unusual (a comment, a non-hex byte, the end of the stream) is
+    handed back to pyHanko's own reader, so errors stay pyHanko's.
+    """
+    start = stream.tell()
+    stream.read(1)  # '<'
+    parts = []
+    size = 512
+    while True:
+        chunk = stream.read(size)
+        if not chunk:
+            stream.seek(start)
+            return _pyhanko_read_hex_string(stream)
+        end = chunk.find(b">")
+        if end >= 0:
+            parts.append(chunk[:end])
+            stream.seek(end + 1 - len(chunk), os.SEEK_CUR)
+            break
+        parts.append(chunk)
+        size = min(size * 4, 1 << 20)
+    body = b"".join(parts)
+    digits = body.translate(None, _PDF_WHITESPACE)
+    if b"%" in body or digits.translate(None, _HEX_DIGITS):
+        stream.seek(start)
+        return _pyhanko_read_hex_string(stream)
+    if len(digits) % 2:
+        digits += b"0"
+    return generic.pdf_string(binascii.unhexlify(digits))
+
+
+_read_hex_string.__wrapped__ = _pyhanko_read_hex_string
+generic.read_hex_string_from_stream = _read_hex_string
+
+# asn1crypto compares names (issuer/serial matching, path building) after
+# RFC 4518 string preparation, recomputed for every freshly parsed name: a
+# quarter of a verification. The preparation is a pure function of the
+# string: remember it. Same results, same exceptions (not cached).
+_asn1_ldap_prep = getattr(asn1_x509.NameTypeAndValue._ldap_string_prep, "__wrapped__",
+                          asn1_x509.NameTypeAndValue._ldap_string_prep)
+
+
+@functools.lru_cache(maxsize=8192)
+def _ldap_prep_cached(string: str) -> str:
+    return _asn1_ldap_prep(None, string)  # never uses self
+
+
+def _ldap_string_prep(self, string):
+    if isinstance(string, str):
+        return _ldap_prep_cached(string)
+    return _asn1_ldap_prep(self, string)
+
+
+_ldap_string_prep.__wrapped__ = _asn1_ldap_prep
+asn1_x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
 
 
 @dataclass(frozen=True)
@@ -95,12 +195,12 @@ class Report:
     (CN), ``signer_sha256``, ``internal`` (organisation-CA certificate, see
     :mod:`org_ca`; None if unknown), ``signing_time`` (ISO; the timestamp's
     for B-T, else self-reported), ``timestamped``, ``validated_at`` (ISO
-    moment the certificate was checked at), ``intact``, ``expected_signer``,
-    ``trusted``, ``valid_at_signing_time``, ``revocation`` ('good',
-    'revoked', 'unknown', 'not_checked'), ``modification_level``
-    (pyHanko ``ModificationLevel`` name), ``signed_revision_end``,
-    ``covers_whole_file``, ``error`` and ``problems`` (this signature's
-    reasons).
+    moment the certificate was checked at), ``intact``, ``expected_signer``
+    (False for a signature beyond the recorded approvals), ``trusted``,
+    ``valid_at_signing_time``, ``revocation`` ('good', 'revoked', 'unknown',
+    'not_checked'), ``modification_level`` (pyHanko ``ModificationLevel``
+    name), ``signed_revision_end``, ``covers_whole_file``, ``error`` and
+    ``problems`` (this signature's reasons).
     """
 
     verdict: str
@@ -142,29 +242,51 @@ def verify_pdf(pdf: bytes, *, versions: list[tuple[int, str]] | None = None,
     actual_sha256 = None
     try:
         pdf = bytes(pdf)
-        actual_sha256 = hashlib.sha256(pdf).hexdigest()
+        if versions is not None:
+            versions = [(int(length), str(sha).lower()) for length, sha in versions]
+        actual_sha256, prefixes = _hashes(pdf, [length for length, _ in versions or ()])
+        expected = list(expected)
+    except Exception as e:  # noqa: BLE001 - a verdict, never a crash
+        return _report([f"verification failed: {type(e).__name__}: {e}"], [], actual_sha256,
+                       revocation)
+    found, doc_reasons = None, []
+    try:
         if revocation not in REVOCATION_MODES:
             raise ValueError(f"revocation must be one of {REVOCATION_MODES}, not {revocation!r}")
-        expected = list(expected)
+        roots = [_der(c) for c in trust_roots]
+        others = [_der(c) for c in other_certs]
+        known = _KnownCerts(roots + others)  # parses strictly: damaged ones fail here
         ctx = _Context(
-            roots=[_load_cert(c) for c in trust_roots],
-            others=[_load_cert(c) for c in other_certs],
+            roots=[_load_cert(c) for c in roots],
+            others=[_load_cert(c) for c in others],
             crls=[asn1_crl.CertificateList.load(_der(c)) for c in crls],
             mode=revocation,
             fetchers=(RequestsFetcherBackend(per_request_timeout=timeout, limits=_FETCH_LIMITS)
                       .get_fetchers() if revocation != "off" else None),
+            known=known,
         )
-        signatures = _run(_check_signatures(pdf, expected, ctx))
-        reasons += _file_reasons(pdf, actual_sha256, file_sha256, versions, expected, signatures)
+        found, doc_reasons = _run(_check_document(pdf, expected, ctx))
+        signatures = found
     except Exception as e:  # noqa: BLE001 - a verdict, never a crash
         reasons.append(f"verification failed: {type(e).__name__}: {e}")
+    try:
+        # The records are checked even when the file cannot be read.
+        reasons += _file_reasons(pdf, actual_sha256, prefixes, file_sha256, versions, expected,
+                                 found)
+    except Exception as e:  # noqa: BLE001 - e.g. a malformed stored hash
+        reasons.append(f"verification failed: {type(e).__name__}: {e}")
+    reasons += doc_reasons
     for sig in signatures:
         reasons += [f"signature {sig['index']}: {p}" for p in sig["problems"]]
+    return _report(reasons, signatures, actual_sha256, revocation)
+
+
+def _report(reasons, signatures, file_sha256, revocation) -> Report:
     return Report(
         verdict="invalid" if reasons else "valid",
         reasons=reasons,
         signatures=signatures,
-        file_sha256=actual_sha256,
+        file_sha256=file_sha256,
         revocation=revocation,
     )
 
@@ -174,28 +296,44 @@ def verify_pdf(pdf: bytes, *, versions: list[tuple[int, str]] | None = None,
 # --------------------------------------------------------------------------
 
 
-def _file_reasons(pdf, actual_sha256, file_sha256, versions, expected, signatures) -> list[str]:
+def _hashes(pdf: bytes, lengths) -> tuple[str, dict[int, str]]:
+    """SHA-256 of the file and of its prefixes of the given lengths, in one pass."""
+    view = memoryview(pdf)
+    digest = hashlib.sha256()
+    prefixes = {}
+    done = 0
+    for length in sorted({n for n in lengths if 0 <= n <= len(pdf)}):
+        digest.update(view[done:length])
+        done = length
+        prefixes[length] = digest.copy().hexdigest()
+    digest.update(view[done:])
+    return digest.hexdigest(), prefixes
+
+
+def _file_reasons(pdf, actual_sha256, prefixes, file_sha256, versions, expected,
+                  signatures) -> list[str]:
+    """Reasons from the file as a whole and from the records; ``signatures``
+    is None when the file could not be read."""
     reasons = []
-    if len(signatures) != len(expected):
+    if signatures is not None and len(signatures) != len(expected):
         reasons.append(f"expected {len(expected)} signature(s), found {len(signatures)}")
     if signatures and not signatures[-1]["covers_whole_file"]:
         reasons.append(f"signature {signatures[-1]['index']} (the last) does not cover the "
                        "whole file: bytes were added after it")
+    signatures = signatures or []
     if file_sha256 is not None and file_sha256.lower() != actual_sha256:
         reasons.append("the file's SHA-256 does not match the stored hash")
     if versions is None:
         return reasons
 
-    versions = [(int(length), str(sha).lower()) for length, sha in versions]
     if len(versions) != len(expected) + 1:
         reasons.append(f"expected {len(expected) + 1} stored versions (original + one per "
                        f"signature), got {len(versions)}")
-    view = memoryview(pdf)
     previous = -1
     for i, (length, sha) in enumerate(versions):
         if length <= previous:
             reasons.append(f"stored version {i} is not longer than version {i - 1}")
-        elif length > len(pdf) or hashlib.sha256(view[:length]).hexdigest() != sha:
+        elif prefixes.get(length) != sha:
             reasons.append(f"stored version {i} is not a prefix of the file "
                            f"(length {length} or hash differs)")
         previous = length
@@ -212,8 +350,80 @@ def _file_reasons(pdf, actual_sha256, file_sha256, versions, expected, signature
 
 
 # --------------------------------------------------------------------------
-# Signatures
+# Context
 # --------------------------------------------------------------------------
+
+
+class _KnownCerts:
+    """Certificates that may issue a certificate carried in a signature.
+
+    Holds the trust roots and other certificates given by the caller, plus
+    whatever a signature carries; remembers each certificate's verdict.
+    Used by one :func:`verify_pdf` call only.
+    """
+
+    def __init__(self, ders=()):
+        self._by_subject: dict[bytes, list] = {}
+        self._seen: set[bytes] = set()
+        self._verdicts: dict[bytes, tuple[str, str] | None] = {}
+        for der in ders:
+            self.add(der)
+
+    def add(self, der: bytes):
+        """Parse ``der`` strictly and index it; returns the certificate."""
+        cert = pyca_x509.load_der_x509_certificate(der)
+        if der not in self._seen:
+            self._seen.add(der)
+            self._by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
+        return cert
+
+    def check(self, der: bytes) -> tuple[str, str] | None:
+        """None when ``der`` parses and is signed by a known certificate.
+
+        Else ``('unknown', detail)`` (no certificate named as its issuer is
+        known) or ``('bad', detail)`` (unreadable, or its signature does not
+        verify with its issuer's key).
+        """
+        if der in self._verdicts:
+            return self._verdicts[der]
+        verdict = self._check(der)
+        if verdict is None or verdict[0] != "unknown":  # its issuer may come later
+            self._verdicts[der] = verdict
+        return verdict
+
+    def _check(self, der: bytes):
+        try:
+            cert = self.add(der)
+        except Exception as e:  # noqa: BLE001 - a damaged certificate
+            return "bad", f"an unreadable certificate ({type(e).__name__}: {e})"
+        try:
+            name = cert.subject.rfc4514_string()
+        except Exception:  # noqa: BLE001
+            name = "?"
+        issuers = self._by_subject.get(cert.issuer.public_bytes(), [])
+        for issuer in issuers:
+            try:
+                cert.verify_directly_issued_by(issuer)
+                return None
+            except Exception:  # noqa: BLE001 - wrong key, bad signature, odd algorithm
+                continue
+        if issuers:
+            return "bad", f"a certificate whose signature does not verify ({name})"
+        return "unknown", f"it carries a certificate whose issuer is unknown ({name})"
+
+    def check_crl(self, der: bytes) -> tuple[str, str] | None:
+        """None when the CRL is signed by a known certificate."""
+        try:
+            crl = pyca_x509.load_der_x509_crl(der)
+        except Exception as e:  # noqa: BLE001 - a damaged CRL
+            return "bad", f"an unreadable CRL ({type(e).__name__})"
+        for issuer in self._by_subject.get(crl.issuer.public_bytes(), []):
+            try:
+                if crl.is_signature_valid(issuer.public_key()):
+                    return None
+            except Exception:  # noqa: BLE001 - wrong key type
+                continue
+        return "bad", "a CRL whose signature does not verify"
 
 
 @dataclass
@@ -223,6 +433,7 @@ class _Context:
     crls: list
     mode: str
     fetchers: object
+    known: _KnownCerts
 
     def validation_context(self, moment: datetime, *, check_revocation: bool,
                            extra_certs=()) -> ValidationContext:
@@ -253,7 +464,12 @@ def _run(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _check_signatures(pdf: bytes, expected, ctx: _Context) -> list[dict]:
+# --------------------------------------------------------------------------
+# The document: its signatures, removed signatures, replaced catalog
+# --------------------------------------------------------------------------
+
+
+async def _check_document(pdf: bytes, expected, ctx: _Context) -> tuple[list[dict], list[str]]:
     reader = PdfFileReader(BytesIO(pdf), strict=False)
     found = []
     for fq_name, _, sig_field in enumerate_sig_fields(reader, filled_status=True):
@@ -264,13 +480,35 @@ async def _check_signatures(pdf: bytes, expected, ctx: _Context) -> list[dict]:
             found.append((float("inf"), fq_name, None, e))
     found.sort(key=lambda item: item[0])
     now = datetime.now(timezone.utc)
+    try:
+        final_root = _ref_key(reader.root_ref)
+    except Exception:  # noqa: BLE001 - then pyHanko fails on its own
+        final_root = None
     results = []
     for index, (_, name, emb, error) in enumerate(found, start=1):
         exp = expected[index - 1] if index <= len(expected) else None
         later_fields = {n for _, n, _, _ in found[index:]}
         results.append(await _check_signature(index, name, emb, error, exp, later_fields,
-                                              ctx, now))
-    return results
+                                              ctx, now, pdf, final_root))
+    return results, _removed_signatures(reader, {name for _, name, _, _ in found})
+
+
+def _ref_key(ref) -> tuple[int, int]:
+    return int(ref.idnum), int(ref.generation)
+
+
+def _removed_signatures(reader, present: set) -> list[str]:
+    """Signature fields signed in an earlier revision, unsigned or gone now."""
+    removed: dict[str, None] = {}
+    for revision in range(reader.xrefs.total_revisions - 1):
+        try:
+            earlier = reader.get_historical_resolver(revision)
+            for name, _, _ in enumerate_sig_fields(earlier, filled_status=True):
+                if name not in present:
+                    removed[name] = None
+        except Exception:  # noqa: BLE001 - an unreadable revision: pyHanko reports it
+            continue
+    return [f"the signature in field {name} was removed after signing" for name in removed]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -288,10 +526,9 @@ def _der(data: bytes) -> bytes:
     return data
 
 
-def _load_cert(data: bytes) -> asn1_x509.Certificate:
-    cert = asn1_x509.Certificate.load(_der(data))
-    cert.native  # parse now: a damaged certificate fails here, not mid-validation
-    return cert
+def _load_cert(der: bytes) -> asn1_x509.Certificate:
+    # A damaged certificate already failed in _KnownCerts (strict parse).
+    return asn1_x509.Certificate.load(der)
 
 
 def _common_name(cert) -> str:
@@ -317,9 +554,16 @@ def _new_item(index: int, name: str, mode: str) -> dict:
     }
 
 
-async def _check_signature(index, name, emb, error, exp, later_fields, ctx, now) -> dict:
+# --------------------------------------------------------------------------
+# One signature
+# --------------------------------------------------------------------------
+
+
+async def _check_signature(index, name, emb, error, exp, later_fields, ctx, now, pdf,
+                           final_root) -> dict:
     item = _new_item(index, name, ctx.mode)
     problems = item["problems"]
+    unknown_issuers: list[str] = []
     try:
         if error is not None:
             raise error
@@ -335,25 +579,18 @@ async def _check_signature(index, name, emb, error, exp, later_fields, ctx, now)
         byte_range = [int(v) for v in emb.byte_range]
         if len(byte_range) == 4:
             item["signed_revision_end"] = byte_range[2] + byte_range[3]
-        if exp is not None and exp.signer_sha256:
+        if exp is None:
+            item["expected_signer"] = False  # beyond the recorded approvals
+        elif exp.signer_sha256:
             wanted = exp.signer_sha256.replace(":", "").lower()
             item["expected_signer"] = wanted == item["signer_sha256"]
             if not item["expected_signer"]:
                 problems.append("signed with a different certificate than the approver's")
-
-        ts_ctx, moment = await _check_timestamp(emb, ctx, item)
-        if moment is None:
-            moment = _aware(exp.signed_at) if exp is not None and exp.signed_at else now
+        status, moment = await _validate(emb, exp, ctx, item, now)
+        container = _container_problems(pdf, emb, byte_range, ctx.known, _path_ders(status))
+        problems += [p for kind, p in container if kind == "bad"]
+        unknown_issuers = [p for kind, p in container if kind == "unknown"]
         item["validated_at"] = _iso(moment)
-
-        vc = ctx.validation_context(moment, check_revocation=False)
-        status = await async_validate_pdf_signature(
-            emb,
-            signer_validation_context=vc,
-            ts_validation_context=ts_ctx or vc,
-            diff_policy=DEFAULT_DIFF_POLICY,
-            skip_diff=False,
-        )
         item["intact"] = bool(status.intact and status.valid)
         item["covers_whole_file"] = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
         level = status.modification_level
@@ -362,42 +599,93 @@ async def _check_signature(index, name, emb, error, exp, later_fields, ctx, now)
             problems.append("the signed bytes were altered or the signature does not verify")
             return item
         _check_modifications(status, later_fields, item)
+        _check_catalog(emb, final_root, item)
         await _check_certificate(emb, status, moment, ctx, item)
     except Exception as e:  # noqa: BLE001 - a broken signature is a verdict
         item["error"] = f"{type(e).__name__}: {e}"
         problems.append(f"cannot be verified: {item['error']}")
+    if not problems:
+        # Only now: with a problem already, an unverifiable certificate (e.g.
+        # of an untrusted TSA, or a chain given elsewhere) adds nothing.
+        problems += unknown_issuers
     return item
 
 
-async def _check_timestamp(emb, ctx: _Context, item: dict):
-    """Validate the signature timestamp token, if any, at its own time.
+async def _validate(emb, exp, ctx: _Context, item: dict, now: datetime):
+    """pyHanko's validation (difference analysis included) at the right moment.
 
-    Returns ``(validation context used, timestamp time)``; the time is None
-    when there is no token or it does not validate (then a problem is noted).
+    With a signature timestamp, signer and TSA are validated at the token's
+    time in one pass; if the token does not hold (untrusted TSA, revoked TSA
+    in revocation mode, ...), the signer's certificate is validated again at
+    the fallback moment, keeping the first pass's integrity and difference
+    analysis. Returns ``(status, moment)``.
     """
+    fallback = _aware(exp.signed_at) if exp is not None and exp.signed_at else now
     token = next(iter(extract_tst_data_iter(emb.signer_info, signed=False)), None)
+    gen_time = (token["encap_content_info"]["content"].parsed["gen_time"].native
+                if token is not None else None)
+    moment = gen_time or fallback
+    status = await _pyhanko_validate(emb, ctx, moment)
     if token is None:
-        return None, None
-    gen_time = token["encap_content_info"]["content"].parsed["gen_time"].native
-    tsa = extract_certs_for_validation(token)
-    ts_ctx = ctx.validation_context(gen_time, check_revocation=False)
-    timing = await collect_timing_info(emb.signer_info, ts_ctx, raw_digest=emb.compute_digest)
-    validity = timing.get("timestamp_validity")
+        return status, moment
+
+    validity = status.timestamp_validity
     if validity is None or not validity.trusted:
         indication = getattr(getattr(validity, "trust_problem_indic", None), "name", None)
         item["problems"].append(
             "its timestamp does not validate or its TSA is not trusted"
             + (f" ({indication})" if indication else "")
         )
-        return ts_ctx, None
+        return await _revalidate(emb, ctx, status, fallback), fallback
+    if validity.timestamp != gen_time:
+        # pyHanko settled on another of several tokens: validate at its time.
+        gen_time = validity.timestamp
+        status = await _revalidate(emb, ctx, status, gen_time)
     if ctx.mode != "off":
-        state, detail = await _revocation_status(tsa.signer_cert, tsa.other_certs, gen_time, ctx)
+        tsa = extract_certs_for_validation(token)
+        state, detail = await _revocation_status(tsa.signer_cert, tsa.other_certs, gen_time,
+                                                 ctx)
         if state == "revoked" or (state == "unknown" and ctx.mode == "hard"):
-            item["problems"].append(f"the TSA certificate's revocation status is {state}: {detail}")
-            return ts_ctx, None
+            item["problems"].append(f"the TSA certificate's revocation status is {state}: "
+                                    f"{detail}")
+            return await _revalidate(emb, ctx, status, fallback), fallback
     item["timestamped"] = True
     item["signing_time"] = _iso(gen_time)
-    return ts_ctx, gen_time
+    return status, gen_time
+
+
+async def _pyhanko_validate(emb, ctx: _Context, moment: datetime, skip_diff: bool = False):
+    vc = ctx.validation_context(moment, check_revocation=False)
+    return await async_validate_pdf_signature(
+        emb,
+        signer_validation_context=vc,
+        ts_validation_context=vc,
+        diff_policy=DEFAULT_DIFF_POLICY,
+        skip_diff=skip_diff,
+    )
+
+
+async def _revalidate(emb, ctx: _Context, first, moment: datetime):
+    """The signer validated at ``moment``; integrity and differences from ``first``.
+
+    The difference analysis already ran in ``first`` (on the same
+    signature): it is not repeated, and its outcome is the one reported.
+    """
+    again = await _pyhanko_validate(emb, ctx, moment, skip_diff=True)
+    return dataclasses.replace(again, **{
+        name: getattr(first, name)
+        for name in ("intact", "valid", "coverage", "docmdp_ok", "diff_result")
+    })
+
+
+def _path_ders(status) -> set[bytes]:
+    """Certificates whose signatures path validation verified (signer, TSA)."""
+    ders = set()
+    for path in (status.validation_path,
+                 getattr(status.timestamp_validity, "validation_path", None)):
+        if path is not None:
+            ders.update(cert.dump() for cert in path.iter_certs(include_root=True))
+    return ders
 
 
 def _check_modifications(status, later_fields: set, item: dict) -> None:
@@ -412,6 +700,22 @@ def _check_modifications(status, later_fields: set, item: dict) -> None:
         others = sorted(set(diff.changed_form_fields) - later_fields)
         if others:
             item["problems"].append("form fields changed after signing: " + ", ".join(others))
+
+
+def _check_catalog(emb, final_root, item: dict) -> None:
+    """The file must still show the document catalog that was signed.
+
+    A later revision whose trailer names another ``/Root`` makes readers show
+    a different ("shadow") document. pyHanko's difference analysis compares
+    the two catalogs' contents; this names the attack.
+    """
+    if final_root is None:
+        return
+    signed_root = _ref_key(emb.reader.get_historical_resolver(emb.signed_revision).root_ref)
+    if signed_root != final_root:
+        item["problems"].append(
+            f"the document catalog was replaced after signing (/Root {signed_root[0]} "
+            f"became {final_root[0]}): readers show another document than the one signed")
 
 
 async def _check_certificate(emb, status, moment: datetime, ctx: _Context, item: dict) -> None:
@@ -468,3 +772,249 @@ async def _revocation_status(cert, chain, moment: datetime, ctx: _Context):
     except Exception as e:  # noqa: BLE001 - no path, no data, network: unknown
         return "unknown", getattr(e, "failure_msg", None) or f"{type(e).__name__}: {e}"
     return "good", None
+
+
+# --------------------------------------------------------------------------
+# The signature container: the bytes no signature covers
+# --------------------------------------------------------------------------
+#
+# A signature's /Contents hole (between the two byte ranges) is outside what
+# it signs, and the last signature's hole is outside what any signature
+# signs. What the CMS signature itself protects (signed attributes,
+# signature value) is checked by pyHanko; everything else in the hole must
+# be exactly what a signer writes, or the file was altered after signing.
+
+
+class _Malformed(ValueError):
+    pass
+
+
+_MAX_DER_DEPTH = 64
+
+# Signature algorithms whose parameters must be absent or NULL.
+_NULL_PARAMETER_ALGOS = frozenset({
+    "rsassa_pkcs1v15", "md5_rsa", "sha1_rsa", "sha224_rsa", "sha256_rsa", "sha384_rsa",
+    "sha512_rsa", "sha3_224_rsa", "sha3_256_rsa", "sha3_384_rsa", "sha3_512_rsa",
+})
+_NO_PARAMETER_ALGOS = frozenset({
+    "ecdsa", "sha1_ecdsa", "sha224_ecdsa", "sha256_ecdsa", "sha384_ecdsa", "sha512_ecdsa",
+    "sha3_224_ecdsa", "sha3_256_ecdsa", "sha3_384_ecdsa", "sha3_512_ecdsa",
+    "ed25519", "ed448",
+})
+_ABSENT_OR_NULL = (b"", b"\x05\x00")
+
+
+def _container_problems(pdf: bytes, emb, byte_range, known: _KnownCerts,
+                        verified: set[bytes]) -> list[tuple[str, str]]:
+    """``(kind, problem)`` pairs: kind 'bad' always counts, 'unknown' (a
+    certificate whose issuer we do not know) only when nothing else is wrong.
+    ``verified``: DER of certificates path validation already verified.
+    """
+    prefix = "the signature container was altered after signing: "
+    contents = emb.pkcs7_content
+    if (len(byte_range) != 4 or byte_range[0] != 0 or min(byte_range) < 0
+            or byte_range[1] >= byte_range[2] or byte_range[2] + byte_range[3] > len(pdf)):
+        return [("bad", f"malformed /ByteRange {byte_range}")]
+    hole = pdf[byte_range[1]:byte_range[2]]
+    hex_digits = binascii.hexlify(contents)
+    if hole[1:-1] not in (hex_digits, hex_digits.upper()) or hole[:1] + hole[-1:] != b"<>":
+        return [("bad", prefix + "/Contents is not exactly the hex string of the signature "
+                 "(the bytes between the signed ranges changed)")]
+    try:
+        end = _der_walk(contents, 0, len(contents), 0)
+    except _Malformed as e:
+        return [("bad", prefix + f"the CMS signature is not well-formed DER ({e})")]
+    if contents.count(0, end) != len(contents) - end:
+        return [("bad", prefix + "the padding after the CMS signature is not all zeros")]
+    try:
+        return [(kind, p if kind == "unknown" else prefix + p)
+                for kind, p in _cms_problems(emb, known, verified)]
+    except Exception as e:  # noqa: BLE001 - unreadable structure
+        return [("bad", prefix + f"the CMS signature cannot be read ({type(e).__name__}: {e})")]
+
+
+def _der_walk(data: bytes, pos: int, end: int, depth: int) -> int:
+    """Check the BER/DER element at ``data[pos:]`` (within ``end``); returns
+    where it ends. Lengths must be minimal, constructed elements exactly
+    filled by their children, universal primitives well-formed. Indefinite
+    lengths (BER, some signers' outer layers) are accepted.
+    """
+    if depth > _MAX_DER_DEPTH:
+        raise _Malformed("nested too deeply")
+    if pos + 2 > end:
+        raise _Malformed(f"truncated element at byte {pos}")
+    tag = data[pos]
+    pos += 1
+    if tag & 0x1F == 0x1F:  # high tag number form
+        count = 0
+        while True:
+            if pos >= end or count > 3:
+                raise _Malformed("bad tag")
+            byte = data[pos]
+            if count == 0 and byte == 0x80:
+                raise _Malformed("non-minimal tag")
+            pos += 1
+            count += 1
+            if not byte & 0x80:
+                break
+    if pos >= end:
+        raise _Malformed(f"truncated element at byte {pos}")
+    length = data[pos]
+    pos += 1
+    constructed = bool(tag & 0x20)
+    if length == 0x80:
+        if not constructed:
+            raise _Malformed(f"indefinite length on a primitive at byte {pos}")
+        while True:
+            if pos + 2 > end:
+                raise _Malformed("unterminated indefinite length")
+            if data[pos] == 0 and data[pos + 1] == 0:
+                return pos + 2
+            pos = _der_walk(data, pos, end, depth + 1)
+    if length & 0x80:
+        count = length & 0x7F
+        if count > 4 or pos + count > end:
+            raise _Malformed(f"bad length at byte {pos}")
+        if data[pos] == 0:
+            raise _Malformed(f"non-minimal length at byte {pos}")
+        length = int.from_bytes(data[pos:pos + count], "big")
+        if length < 0x80:
+            raise _Malformed(f"non-minimal length at byte {pos}")
+        pos += count
+    stop = pos + length
+    if stop > end:
+        raise _Malformed(f"element at byte {pos} overruns its container")
+    if constructed:
+        while pos < stop:
+            pos = _der_walk(data, pos, stop, depth + 1)
+        return stop
+    if tag & 0xC0 == 0:  # universal class, primitive
+        number = tag & 0x1F
+        if number in (0x10, 0x11):
+            raise _Malformed("primitive SEQUENCE or SET")
+        if number == 0x00:
+            raise _Malformed(f"stray end-of-contents at byte {pos}")
+        if number == 0x05 and length:
+            raise _Malformed("NULL with content")
+        if number == 0x01 and (length != 1 or data[pos] not in (0x00, 0xFF)):
+            raise _Malformed("bad BOOLEAN")
+        if number == 0x02 and (length == 0 or (length > 1 and (
+                (data[pos] == 0x00 and data[pos + 1] < 0x80)
+                or (data[pos] == 0xFF and data[pos + 1] >= 0x80)))):
+            raise _Malformed("non-minimal INTEGER")
+    return stop
+
+
+def _cms_problems(emb, known: _KnownCerts, verified: set[bytes]) -> list[tuple[str, str]]:
+    message = asn1_cms.ContentInfo.load(emb.pkcs7_content)
+    if message["content_type"].native != "signed_data":
+        return [("bad", "not a CMS SignedData")]
+    out = _signed_data_problems(emb.signed_data, emb.signer_cert, "data", known, verified)
+    for token in extract_tst_data_iter(emb.signer_info, signed=False):
+        tsa = extract_certs_for_validation(token)
+        out += [(kind, "its timestamp token: " + p if kind == "bad" else p)
+                for kind, p in _signed_data_problems(token, tsa.signer_cert, "tst_info", known,
+                                                     verified)]
+    return out
+
+
+def _cert_ders(signed_data) -> list:
+    certs = signed_data["certificates"]
+    return [] if isinstance(certs, asn1_core.Void) else list(certs)
+
+
+def _signed_data_problems(sd, signer_cert, content_type: str, known: _KnownCerts,
+                          verified: set[bytes]) -> list[tuple[str, str]]:
+    """The unsigned fields of a SignedData, as a signer writes them."""
+    out = []
+    infos = sd["signer_infos"]
+    if len(infos) != 1:
+        return [("bad", f"{len(infos)} signer infos instead of one")]
+    si = infos[0]
+    certs = _cert_ders(sd)
+    crls = sd["crls"]
+    crls = [] if isinstance(crls, asn1_core.Void) else list(crls)
+
+    # RFC 5652, 5.1 and 5.3: the versions follow from the content.
+    eci = sd["encap_content_info"]
+    choices = {c.name for c in certs}
+    if "other" in choices or any(c.name == "other" for c in crls):
+        version = "v5"
+    elif "v2_attr_cert" in choices:
+        version = "v4"
+    elif ("v1_attr_cert" in choices or si["version"].native == "v3"
+          or eci["content_type"].native != "data"):
+        version = "v3"
+    else:
+        version = "v1"
+    if sd["version"].native != version:
+        out.append(("bad", f"SignedData version {sd['version'].native}, not {version}"))
+    sid = si["sid"]
+    wanted = "v1" if sid.name == "issuer_and_serial_number" else "v3"
+    if si["version"].native != wanted:
+        out.append(("bad", f"SignerInfo version {si['version'].native}, not {wanted}"))
+
+    # The signer identifier names the signer's certificate, byte for byte.
+    if sid.name == "issuer_and_serial_number":
+        same = (sid.chosen["issuer"].dump() == signer_cert.issuer.dump()
+                and sid.chosen["serial_number"].native == signer_cert.serial_number)
+    else:
+        same = sid.chosen.native == signer_cert.key_identifier
+    if not same:
+        out.append(("bad", "the signer identifier does not match the signer's certificate"))
+
+    digest = si["digest_algorithm"]
+    listed = sd["digest_algorithms"]
+    if [a["algorithm"].dotted for a in listed] != [digest["algorithm"].dotted]:
+        out.append(("bad", "the digest algorithm list does not match the signer's"))
+    for algo in (*listed, digest):
+        if algo["parameters"].dump() not in _ABSENT_OR_NULL:
+            out.append(("bad", "unexpected digest algorithm parameters"))
+            break
+    signature_algo = si["signature_algorithm"]
+    algo_name = signature_algo["algorithm"].native
+    params = signature_algo["parameters"].dump()
+    if ((algo_name in _NULL_PARAMETER_ALGOS and params not in _ABSENT_OR_NULL)
+            or (algo_name in _NO_PARAMETER_ALGOS and params)):
+        out.append(("bad", "unexpected signature algorithm parameters"))
+    try:
+        implied_hash = signature_algo.hash_algo
+    except (ValueError, KeyError):
+        implied_hash = None
+    if implied_hash is not None and implied_hash != digest["algorithm"].native:
+        out.append(("bad", "the signature algorithm's hash differs from the digest algorithm"))
+
+    if eci["content_type"].native != content_type:
+        out.append(("bad", f"content type {eci['content_type'].native}, not {content_type}"))
+    has_content = not isinstance(eci["content"], asn1_core.Void)
+    if has_content != (content_type == "tst_info"):
+        out.append(("bad", "the signed content is embedded" if has_content
+                    else "the timestamp token has no content"))
+    unsigned = si["unsigned_attrs"]
+    if not isinstance(unsigned, asn1_core.Void):
+        allowed = {"signature_time_stamp_token"} if content_type == "data" else set()
+        odd = sorted({str(a["type"].native) for a in unsigned} - allowed)
+        if odd:
+            out.append(("bad", "unexpected unsigned attributes: " + ", ".join(odd)))
+
+    # Every certificate carried must be readable and signed by its issuer
+    # (the signer's own is verified by path validation and its fingerprint;
+    # so are the ones identical to those of a validated path).
+    ders = [c.chosen.dump() for c in certs if c.name == "certificate"]
+    for der in ders:
+        try:
+            known.add(der)
+        except Exception:  # noqa: BLE001 - reported by check() below
+            pass
+    signer_der = signer_cert.dump()
+    for der in ders:
+        if der != signer_der and der not in verified:
+            verdict = known.check(der)
+            if verdict is not None:
+                out.append(verdict)
+    for crl in crls:
+        verdict = (known.check_crl(crl.chosen.dump()) if crl.name == "crl"
+                   else ("bad", "unknown revocation data inside the CMS"))
+        if verdict is not None:
+            out.append(verdict)
+    return out

@@ -587,7 +587,7 @@ class CscMethod(SigningMethod):
                 return await pades.async_sign_pdf(pdf, signer, field_name=field_name,
                                                   stamp=stamp, page=page, box=box,
                                                   timestamper=timestamper)
-        return asyncio.run(run())
+        return pades.run_coroutine(run())
 
 
 # --------------------------------------------------------------------------
@@ -651,7 +651,7 @@ def prepare_deferred(pdf: bytes, cert_der: bytes, chain_der, *, field_name: str,
         output.seek(0)
         return prepared, attrs, output.read()
 
-    prepared, attrs, document = asyncio.run(run())
+    prepared, attrs, document = pades.run_coroutine(run())
     pades.check_incremental(pdf, document)
     to_sign = attrs.dump()
     state = {

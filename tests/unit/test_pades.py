@@ -246,3 +246,220 @@ def test_too_small_reservation_falls_back_to_estimate(pki):
     signed = pades.sign_pdf(original, signer, field_name="B", stamp=None)
     assert signed.startswith(original)
     assert pades.signature_summary(signed)[0]["intact"]
+
+
+# --------------------------------------------------------------------------
+# Speed work: prepared stamp font, signed attributes, page lookup
+# --------------------------------------------------------------------------
+
+
+def _render(pdf: bytes, tmp_path, name: str):
+    from PIL import Image
+
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-l", "1", "-png", str(path), str(tmp_path / name)],
+                   check=True, capture_output=True)
+    (png,) = tmp_path.glob(f"{name}-*.png")
+    return Image.open(png).convert("RGB")
+
+
+def _font_files(pdf: bytes):
+    """``(font dict, FontFile2 decoded bytes, stream dict)`` of each Type0 font."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    found = []
+    for num in range(1, reader.trailer["/Size"]):
+        try:
+            obj = reader.get_object(num)
+        except Exception:  # noqa: BLE001 - free entries
+            continue
+        if isinstance(obj, dict) and obj.get("/Subtype") == "/Type0":
+            cid_font = obj["/DescendantFonts"][0].get_object()
+            stream = cid_font["/FontDescriptor"]["/FontFile2"].get_object()
+            found.append((obj, stream.get_data(), stream))
+    return found
+
+
+def test_stamp_renders_like_pyhankos_own_font_engine(signers, tmp_path, monkeypatch):
+    from PIL import ImageChops
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+
+    stamp = pades.StampText(name="Trần Thị Ngọc Ánh", position="TỔ TRƯỞNG CHUYÊN MÔN",
+                            signed_at="Đã ký: 23/11/2026 08:15",
+                            extra_lines=["ắặễộợữỹĐđ ₫ 100%", "Nghĩa, Quỳnh, Thắng"])
+    original = _pdf(pages=1)
+    fast = pades.sign_pdf(original, signers["lan"], field_name="A", stamp=stamp)
+    monkeypatch.setattr(pades, "StampFontFactory", GlyphAccumulatorFactory)
+    reference = pades.sign_pdf(original, signers["lan"], field_name="A", stamp=stamp)
+    difference = ImageChops.difference(_render(fast, tmp_path, "fast"),
+                                       _render(reference, tmp_path, "reference"))
+    assert difference.getbbox() is None  # pixel for pixel
+
+
+def test_embedded_stamp_font_is_a_valid_subset(signed_twice):
+    from fontTools.ttLib import TTFont
+
+    fonts = _font_files(signed_twice)
+    assert len(fonts) == 2  # one per stamp
+    source = TTFont(pades.rescaled_font_path())
+    for font, program, stream in fonts:
+        assert font["/ToUnicode"] and font["/Encoding"] == "/Identity-H"
+        assert stream["/Length1"] == len(program)
+        assert len(program) < 40_000  # a subset, not the 150 KB font
+        tt = TTFont(io.BytesIO(program))
+        # Checksums as a strict reader computes them.
+        total = sum(int.from_bytes(program[i:i + 4].ljust(4, b"\0"), "big")
+                    for i in range(0, len(program), 4)) & 0xFFFFFFFF
+        assert total == 0xB1B0AFBA
+        glyf, order = tt["glyf"], tt.getGlyphOrder()
+        cid_font = font["/DescendantFonts"][0].get_object()
+        widths = list(cid_font["/W"])
+        used = []
+        while widths:
+            first, run = widths.pop(0), widths.pop(0)
+            used += [(first + i, w) for i, w in enumerate(run)]
+        for gid, width in used:
+            name = order[gid]
+            assert width == source["hmtx"][source.getGlyphOrder()[gid]][0] == tt["hmtx"][name][0]
+        # Exactly the glyphs drawn and their components have outlines.
+        needed, todo = {".notdef"}, [order[gid] for gid, _ in used]
+        while todo:
+            name = todo.pop()
+            if name not in needed:
+                needed.add(name)
+                todo += glyf[name].getComponentNames(glyf)
+        with_outline = {name for name in order if glyf[name].numberOfContours}
+        assert with_outline == {name for name in needed if source["glyf"][name].numberOfContours}
+
+
+def test_stamp_signing_runs_no_font_subsetting(signers, monkeypatch):
+    from fontTools import subset
+
+    pades.sign_pdf(_pdf(pages=1), signers["lan"], field_name="A", stamp=LAN_STAMP)  # warm
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("fontTools subsetting at signing time")
+
+    monkeypatch.setattr(subset.Subsetter, "subset", refuse)
+    stamp = pades.StampText(name="Lê Quốc Việt", position="GIÁO VIÊN",
+                            signed_at="Đã ký: 01/12/2026")
+    signed = pades.sign_pdf(_pdf(pages=1), signers["lan"], field_name="B", stamp=stamp)
+    assert pades.signature_summary(signed)[0]["intact"]
+
+
+def test_fast_signed_attributes_equal_pyhankos(signers):
+    import asyncio
+
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+
+    signer = signers["minh"]
+    digest = hashlib.sha256(b"lesson plan").digest()
+    settings = PdfCMSSignedAttributes(signing_time=NOW)
+    fast = asyncio.run(signer.signed_attrs(digest, "sha256", attr_settings=settings,
+                                           use_pades=True))
+    reference = asyncio.run(pades.signers.SimpleSigner.signed_attrs(
+        signer, digest, "sha256", attr_settings=settings, use_pades=True))
+    assert fast.dump() == reference.dump()
+    # Not PAdES: pyHanko's own attributes (signing time, algorithm protection).
+    generic = asyncio.run(signer.signed_attrs(digest, "sha256", attr_settings=settings))
+    assert {a["type"].native for a in generic} >= {"signing_time", "message_digest"}
+
+
+def _nested_pdf(leaves=(3, 1, 4)):
+    """A PDF whose page tree has one level of /Pages nodes; page i is 500+i wide."""
+    objs, kids_by_node = {}, []
+    font, root, catalog = 1, 2, 3
+    objs[font] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    num, page_no = 3, 0
+    for count in leaves:
+        num += 1
+        node, kids = num, []
+        for _ in range(count):
+            data = b"BT /F1 12 Tf 72 720 Td (P%d) Tj ET" % page_no
+            objs[num + 1] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(data), data)
+            objs[num + 2] = (b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %d 842] "
+                             b"/Contents %d 0 R >>" % (node, 500 + page_no, num + 1))
+            kids.append(num + 2)
+            num += 2
+            page_no += 1
+        objs[node] = (b"<< /Type /Pages /Parent 2 0 R /Kids [%s] /Count %d "
+                      b"/Resources << /Font << /F1 1 0 R >> >> >>"
+                      % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
+        kids_by_node.append(node)
+    objs[root] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids_by_node), page_no)
+    objs[catalog] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    out, offsets = bytearray(b"%PDF-1.7\n"), {}
+    for i in sorted(objs):
+        offsets[i] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, objs[i])
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (num + 1)
+    out += b"".join(b"%010d 00000 n \n" % offsets[i] for i in range(1, num + 1))
+    out += b"trailer\n<< /Size %d /Root 3 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (num + 1, xref)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("leaves", [(3, 1, 4), (1, 5, 2, 1), (6,)])
+def test_pages_found_from_the_end_as_pyhanko_finds_them(leaves):
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    pdf = _nested_pdf(leaves)
+    plain = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    fast = pades._Writer(io.BytesIO(pdf), strict=False)
+    for index in range(-sum(leaves), 0):
+        assert fast.find_page_for_modification(index) == plain.find_page_for_modification(index)
+        assert fast.find_page_container(index) == plain.find_page_container(index)
+    with pytest.raises(Exception):
+        fast.find_page_for_modification(-sum(leaves) - 1)
+
+
+def test_stamp_lands_on_the_last_page_of_a_nested_tree(signers):
+    pdf = _nested_pdf((3, 1, 4))
+    signed = pades.sign_pdf(pdf, signers["lan"], field_name="A", stamp=LAN_STAMP)
+    assert signed.startswith(pdf)
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(signed))
+    (sig,) = reader.embedded_signatures
+    last_page = sig.sig_field["/P"]
+    assert float(last_page["/MediaBox"][2]) == 507  # page 8 of 8
+    assert tuple(round(float(v)) for v in sig.sig_field["/Rect"]) == pades.stamp_box(507, 842, 0)
+
+
+def test_run_coroutine_returns_and_raises():
+    async def value():
+        return b"%PDF" * 1000
+
+    async def broken():
+        raise pades.PadesError("boom")
+
+    assert pades.run_coroutine(value()) == b"%PDF" * 1000
+    with pytest.raises(pades.PadesError, match="boom"):
+        pades.run_coroutine(broken())
+
+
+def test_concurrent_stamped_signatures(signers, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    original = _pdf(pages=1)
+    names = ["Phạm Thị Lan Anh", "Nguyễn Văn Minh", "Đặng Thuỳ Dương", "Vũ Hữu Nghĩa",
+             "Bùi Thị Quỳnh", "Hoàng Đức Thắng"]
+
+    def sign(i):
+        stamp = pades.StampText(name=names[i], position="TỔ TRƯỞNG",
+                                signed_at=f"Đã ký: {i + 1:02d}/12/2026",
+                                qr_url=f"https://truong.example.vn/v/{i}" if i % 2 else None)
+        return stamp, pades.sign_pdf(original, signers["lan"], field_name=f"F{i}", stamp=stamp)
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(sign, range(len(names))))
+    for i, (stamp, signed) in enumerate(results):
+        assert signed.startswith(original) and pades.signature_summary(signed)[0]["intact"]
+        path = tmp_path / f"{i}.pdf"
+        path.write_bytes(signed)
+        text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
+                              check=True).stdout.decode("utf-8")
+        assert all(line in text for line in stamp.lines()), (stamp.lines(), text)
