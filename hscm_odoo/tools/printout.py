@@ -38,6 +38,19 @@ class PrintMarks:
         return [first, second]
 
 
+def qr_data_uri(text: str) -> str:
+    """A PNG QR code of ``text`` as a ``data:`` URI (for reports rendered
+    without network access to the server)."""
+    import base64
+
+    import qrcode
+
+    image = qrcode.make(text, box_size=4, border=2)
+    buffer = BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def _font():
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(FONT, FONT_PATH))
