@@ -1,3 +1,4 @@
 from . import dossier_file
 from . import verify
 from . import portal
+from . import progress

@@ -104,3 +104,22 @@ class DossierUploadController(http.Controller):
     @staticmethod
     def _answer(payload, status):
         return request.make_json_response(payload, status=status)
+
+
+class DossierPrintoutController(http.Controller):
+    """The paper copy of a record: its file followed by the approval sheet
+    (QWeb PDF), every page marked as a copy converted from an electronic
+    record (Law 20/2023 art. 12)."""
+
+    @http.route("/hscm/dossier/<int:dossier_id>/printout.pdf", type="http", auth="user", methods=["GET"])
+    def printout(self, dossier_id, **kwargs):
+        dossier = request.env["hscm.dossier"].browse(dossier_id)
+        try:
+            dossier.check_access("read")
+            content = dossier._printout()
+        except (AccessError, MissingError):
+            raise request.not_found() from None
+        return request.make_response(content, headers=[
+            ("Content-Type", "application/pdf"), ("Content-Length", str(len(content))),
+            ("Content-Disposition", http.content_disposition(f"{dossier.name.replace('/', '-')}-ban-in.pdf")),
+        ])

@@ -19,6 +19,7 @@ from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.hscm_dossier_signing import ROLE_TITLES
 from ..tools import school_calendar
+from ..tools import submission_status as status_tools
 from ..tools.printout import PrintMarks, week_printout
 
 STATE_BADGES = {
@@ -29,6 +30,14 @@ STATE_BADGES = {
     "cancelled": "text-bg-light",
 }
 MAX_UPLOAD = 64 * 1024 * 1024
+STATUS_CLASSES = {
+    status_tools.APPROVED_ON_TIME: "text-bg-success",
+    status_tools.APPROVED_LATE: "text-bg-warning",
+    status_tools.PENDING: "text-bg-info",
+    status_tools.REJECTED: "text-bg-danger",
+    status_tools.MISSING: "text-bg-dark",
+    status_tools.NOT_DUE: "text-bg-light",
+}
 
 
 def _int(value):
@@ -86,6 +95,17 @@ class HscmPortal(CustomerPortal):
         base.update(state_badges=STATE_BADGES, role_titles=ROLE_TITLES, page_name="hscm", **values)
         return base
 
+    def _status_labels(self):
+        _ = request.env._
+        return {
+            status_tools.APPROVED_ON_TIME: _("Approved on time"),
+            status_tools.APPROVED_LATE: _("Approved late"),
+            status_tools.PENDING: _("Waiting for approval"),
+            status_tools.REJECTED: _("Rejected"),
+            status_tools.MISSING: _("Missing"),
+            status_tools.NOT_DUE: _("Not due yet"),
+        }
+
     def _states(self):
         Dossier = request.env["hscm.dossier"]
         return dict(Dossier._fields["state"]._description_selection(request.env))
@@ -100,18 +120,27 @@ class HscmPortal(CustomerPortal):
     # My dossiers
     # ------------------------------------------------------------------
     @http.route("/my/hscm", type="http", auth="user", methods=["GET"], website=True)
-    def my_dossiers(self, week=None, **kwargs):
+    def my_dossiers(self, week=None, owner=None, **kwargs):
         Dossier = request.env["hscm.dossier"]
-        domain = self._mine_domain()
+        # another teacher's records (from the progress grid): only those the user may read are found
+        domain = [("owner_id", "=", _int(owner))] if _int(owner) else self._mine_domain()
         if week:
             domain += [("week_number", "=", _int(week))]
         dossiers = Dossier.search(domain, order="week_number desc, id desc", limit=300)
         groups = {}
         for dossier in dossiers:
             groups.setdefault(dossier.week_number or 0, []).append(dossier)
+        staff = self._staff()
+        current = self._current_week(staff.school_id)
+        owed = []
+        if staff and current and not _int(owner):
+            weeks = [w for w in (current, current + 1) if w <= 35]
+            cells = request.env["hscm.progress"]._grid(staff, weeks).get(staff.id, {})
+            owed = [(w, cells[w]) for w in weeks if w in cells]
         return request.render("hscm_odoo.portal_my_dossiers", self._values(
             groups=sorted(groups.items(), key=lambda item: -item[0]), states=self._states(),
-            current_week=self._current_week(self._staff().school_id), week=_int(week),
+            current_week=current, week=_int(week), owed=owed,
+            status_classes=STATUS_CLASSES if owed else {}, status_labels=self._status_labels() if owed else {},
             queue_count=Dossier.search_count(self._queue_domain()),
         ))
 

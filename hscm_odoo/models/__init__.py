@@ -23,6 +23,9 @@ from . import hscm_unlock_request
 from . import hscm_dossier
 from . import hscm_dossier_version
 from . import hscm_dossier_approval
+from . import hscm_teaching_assignment
+from . import hscm_progress
+from . import hscm_reminder_sent
 from . import hscm_dossier_signing
 from . import hscm_trust_root
 from . import hscm_certificate_authority

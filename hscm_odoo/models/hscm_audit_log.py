@@ -29,6 +29,9 @@ EVENTS = [
     ("certificate_issue", "Certificate issued"),
     ("certificate_revoke", "Certificate revoked"),
     ("verify", "Signatures verified"),
+    ("import", "Imported from Excel"),
+    ("export", "Exported to Excel"),
+    ("reminder", "Reminders sent"),
 ]
 
 

@@ -1,4 +1,6 @@
 import binascii
+import json
+import urllib.parse
 import datetime as dt
 import logging
 
@@ -912,6 +914,17 @@ class HscmDossier(models.Model):
         self.ensure_one()
         self.check_access("read")
         return {"type": "ir.actions.act_url", "url": f"/hscm/dossier/{self.id}/file", "target": "self"}
+
+    def action_printout(self):
+        self.ensure_one()
+        self.check_access("read")
+        return {"type": "ir.actions.act_url", "url": f"/hscm/dossier/{self.id}/printout.pdf", "target": "self"}
+
+    def action_export_register(self):
+        """The register of the selected records as an Excel file."""
+        domain = json.dumps([["id", "in", self.ids]])
+        return {"type": "ir.actions.act_url", "target": "self",
+                "url": f"/hscm/export/register.xlsx?{urllib.parse.urlencode({'domain': domain})}"}
 
     def _log_download(self, version=None):
         """Every download by an inspector (office, Sở) is traced (FR-39)."""

@@ -23,6 +23,7 @@ from odoo.tools.translate import LazyTranslate
 from ..tools import pades_verify, school_calendar, signing_methods
 from ..tools.bilingual import bilingual
 from ..tools.pades import PadesError, StampText
+from ..tools.printout import PrintMarks, qr_data_uri, week_printout
 from ..tools.timestamps import http_timestamper
 from .hscm_dossier import INTERNAL, read_binary, store_binary, user_error
 
@@ -139,6 +140,10 @@ class HscmDossier(models.Model):
         self.ensure_one()
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")  # a setting
         return f"{base}/hscm/verify/{self.sudo().verify_token}"  # the token is on the stamp anyway
+
+    def _verify_qr(self):
+        """The QR code of the verification page, as a data URI."""
+        return qr_data_uri(self._verify_url())
 
     def _ensure_verify_token(self):
         for dossier in self.sudo():  # a system field, set once
@@ -307,6 +312,25 @@ class HscmDossier(models.Model):
         self._do_approve(comment=comment, signer=_DeviceSignature(signing_request.credential_id,
                                                                   signing_request, value))
         return True
+
+    # ------------------------------------------------------------------
+    # Paper copy
+    # ------------------------------------------------------------------
+    def _printout(self):
+        """The file (PDF) followed by its approval sheet, every page marked
+        as a paper copy of an electronic record; the download is traced."""
+        self.ensure_one()
+        self.check_access("read")
+        report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
+        sheet, _kind = report._render_qweb_pdf("hscm_odoo.action_report_approval_sheet", self.ids)
+        now = fields.Datetime.now().replace(tzinfo=dt.timezone.utc).astimezone(school_calendar.VN_TZ)
+        marks = PrintMarks(
+            reference=self.name, system=f"Hồ sơ chuyên môn điện tử — {self.school_id.sudo().name}",  # a name
+            printed_by=self.env.user.name, printed_at=f"{now:%H:%M %d/%m/%Y}",
+            verify_url=self._verify_url() if self.sudo().verify_token else "")
+        files = [(read_binary(self, "file"), marks)] if self.file_kind == "pdf" else []
+        self._log_download()
+        return week_printout(files + [(sheet, marks)])
 
     # ------------------------------------------------------------------
     # Verification

@@ -67,6 +67,14 @@ class HscmSchool(models.Model):
         help="Teaching week (e.g. week 4) from which electronic records are "
         "compulsory. Records of the weeks before it are filed for the record only.",
     )
+    # Reminders and escalation (one digest per person per day), the school's own rules
+    reminders_enabled = fields.Boolean(string="Send reminders", default=True)
+    remind_before_hours = fields.Integer(string="Remind teachers (hours before a deadline)", default=24)
+    escalate_to_head_after_hours = fields.Integer(
+        string="Tell the head (hours after a missed deadline)", default=0)
+    escalate_pending_after_hours = fields.Integer(
+        string="Tell the vice principal (hours an approval waits)", default=48)
+    reminder_hour = fields.Integer(string="Send at (hour, Vietnam time)", default=7)
     staff_ids = fields.One2many("hscm.staff", "school_id", string="Staff")
     department_ids = fields.One2many("hscm.school.department", "school_id", string="Departments")
     class_ids = fields.One2many("hscm.school.class", "school_id", string="Classes")

@@ -10,3 +10,4 @@ from . import test_rpc_and_concurrency
 from . import test_audit_trail
 from . import test_signatures
 from . import test_portal
+from . import test_progress

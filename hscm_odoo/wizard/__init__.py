@@ -1,3 +1,4 @@
 from . import hscm_dossier_reject_wizard
 from . import hscm_dossier_approve_wizard
 from . import hscm_certificate_issue_wizard
+from . import hscm_import_wizard

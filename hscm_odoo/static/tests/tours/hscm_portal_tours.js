@@ -83,8 +83,8 @@ registry.category("web_tour.tours").add("hscm_portal_teacher_submits", {
     steps: () => [
         ...fillLessonPlan(21, () => makePdf(`Lesson 21 ${Date.now()}`)),
         { content: "Submit", trigger: "button.o_hscm_submit", run: "click" },
-        { content: "Submitted", trigger: ".o_hscm_done:contains('Submitted for approval')" },
-        { content: "Waiting for the first signer", trigger: ".o_hscm_steps .badge:contains('Waiting')" },
+        { content: "Submitted", trigger: ".o_hscm_done[data-done=submitted]" },
+        { content: "Waiting for the first signer", trigger: ".o_hscm_steps .o_hscm_step_pending" },
     ],
 });
 
@@ -108,7 +108,7 @@ function approveFirst(label) {
         { content: "Password", trigger: "input[name=password]", run: `edit ${PASSWORD}` },
         { content: "Comment", trigger: "input[name=comment]", run: `edit ${label}` },
         { content: "Approve and sign", trigger: "button.o_hscm_approve", run: "click" },
-        { content: "Approved", trigger: ".o_hscm_done:contains('Approved and signed')" },
+        { content: "Approved", trigger: ".o_hscm_done[data-done=approved]" },
     ];
 }
 
@@ -140,7 +140,7 @@ registry.category("web_tour.tours").add("hscm_portal_head_rejects", {
         { content: "A reason is required", trigger: ".o_hscm_field_error[data-field=reason]" },
         { content: "The reason", trigger: "textarea[name=reason]", run: "edit Thiếu mục tiêu bài học." },
         { content: "Reject", trigger: "button.o_hscm_reject", run: "click" },
-        { content: "Rejected", trigger: ".o_hscm_done:contains('Rejected')" },
+        { content: "Rejected", trigger: ".o_hscm_done[data-done=rejected]" },
     ],
 });
 
@@ -158,6 +158,6 @@ registry.category("web_tour.tours").add("hscm_portal_teacher_resubmits", {
         },
         { content: "What changed", trigger: "textarea[name=change_note]", run: "edit Đã bổ sung mục tiêu." },
         { content: "Resubmit", trigger: "button.o_hscm_submit", run: "click" },
-        { content: "Submitted again", trigger: ".o_hscm_done:contains('Submitted for approval')" },
+        { content: "Submitted again", trigger: ".o_hscm_done[data-done=submitted]" },
     ],
 });

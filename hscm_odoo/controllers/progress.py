@@ -1,0 +1,119 @@
+"""Progress of a department (teachers × weeks) in the portal, and Excel
+exports of that grid and of the dossier register (FR-49…53).
+
+Records are read with the user's own rights: a head sees their department,
+the leadership their school; an outsider gets 404.
+"""
+
+import io
+import json
+
+from odoo import fields, http
+from odoo.exceptions import AccessError
+from odoo.http import request
+
+from ..tools import spreadsheets
+from .portal import STATUS_CLASSES, HscmPortal, _int
+
+REGISTER_BATCH = 2000
+
+
+class HscmProgressPortal(HscmPortal):
+
+    def _departments(self):
+        """The departments whose progress the user follows: the ones they
+        head or deputise, or every department of their school for the
+        leadership."""
+        staff = self._staff()
+        Department = request.env["hscm.school.department"]
+        if not staff:
+            return Department
+        if staff.is_leader:
+            return Department.search([("school_id", "=", staff.school_id.id)])
+        return Department.search(["|", ("head_id", "=", staff.id), ("deputy_ids", "in", staff.ids)])
+
+    def _grid_values(self, department_id, week_from, week_to):
+        departments = self._departments()
+        department = departments.filtered(lambda d: d.id == _int(department_id))[:1] or departments[:1]
+        if not department:
+            raise request.not_found()
+        current = self._current_week(department.school_id)
+        week_to = _int(week_to) or min(35, (current or 1) + 1)
+        week_from = max(1, _int(week_from) or week_to - 5)
+        weeks = list(range(week_from, week_to + 1))
+        staff = request.env["hscm.staff"].search([("school_department_id", "=", department.id)], order="name")
+        grid = request.env["hscm.progress"]._grid(staff, weeks)
+        return {
+            "departments": departments, "department": department, "weeks": weeks, "week_from": week_from,
+            "week_to": week_to, "current_week": current, "staff": staff, "grid": grid,
+            "rollup": request.env["hscm.progress"]._rollup(grid), "status_classes": STATUS_CLASSES,
+            "status_labels": self._status_labels(),
+            # Sudoed: ids of the teachers' accounts, for the links to their records
+            "user_of": {s.id: s.sudo().user_id.id for s in staff},
+        }
+
+    @http.route("/my/hscm/progress", type="http", auth="user", methods=["GET"], website=True)
+    def progress(self, department_id=None, week_from=None, week_to=None, **kwargs):
+        return request.render("hscm_odoo.portal_progress", self._values(
+            **self._grid_values(department_id, week_from, week_to)))
+
+    @http.route("/my/hscm/progress.xlsx", type="http", auth="user", methods=["GET"], website=True)
+    def progress_xlsx(self, department_id=None, week_from=None, week_to=None, **kwargs):
+        values = self._grid_values(department_id, week_from, week_to)
+        labels = values["status_labels"]
+        headers = [request.env._("Teacher")] + [request.env._("Week %(week)s", week=w) for w in values["weeks"]]
+
+        def rows():
+            for member in values["staff"]:
+                cells = values["grid"].get(member.id, {})
+                yield [member.name] + [labels.get(cells[w].status, "") if w in cells else "" for w in values["weeks"]]
+
+        stream = io.BytesIO()
+        spreadsheets.write_rows(stream, values["department"].name, headers, rows())
+        request.env["hscm.audit.log"]._log("export", values["department"], {"what": "progress",
+                                                                            "weeks": values["weeks"]})
+        return self._xlsx(stream.getvalue(), f"tien-do-{values['department'].id}.xlsx")
+
+    @staticmethod
+    def _xlsx(content, name):
+        return request.make_response(content, headers=[
+            ("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ("Content-Length", str(len(content))),
+            ("Content-Disposition", http.content_disposition(name)),
+        ])
+
+    @http.route("/hscm/export/register.xlsx", type="http", auth="user", methods=["GET"])
+    def register_xlsx(self, domain=None, **kwargs):
+        """The dossier register with the filters of the list (``domain``, as
+        JSON), every record the user may read, streamed in batches: memory
+        stays flat however many rows."""
+        try:
+            domain = json.loads(domain) if domain else []
+            if not isinstance(domain, list):
+                raise ValueError("a domain is a list")
+            Dossier = request.env["hscm.dossier"]
+            ids = Dossier.search(domain, order="id").ids
+        except (ValueError, TypeError, AccessError) as error:
+            return request.make_json_response({"error": str(error)}, status=400)
+        _ = request.env._
+        states = dict(Dossier._fields["state"]._description_selection(request.env))
+        headers = [_("Reference"), _("Title"), _("Type"), _("Owner"), _("School"), _("Department"), _("Subject"),
+                   _("Week"), _("Status"), _("Submitted on"), _("Deadline"), _("Late"), _("Approved on"),
+                   _("SHA-256")]
+
+        def rows():
+            for start in range(0, len(ids), REGISTER_BATCH):
+                batch = Dossier.browse(ids[start:start + REGISTER_BATCH])
+                # the names of owners, schools and departments of records the user may read
+                for d in batch.sudo().with_context(prefetch_fields=False):
+                    yield [d.name, d.title, d.type_id.name, d.owner_id.name, d.school_id.name,
+                           d.school_department_id.name or "", d.subject_id.name or "", d.week_number or "",
+                           states.get(d.state), d.submitted_on, d.deadline, bool(d.is_late), d.approved_on,
+                           d.file_sha256 or ""]
+                batch.invalidate_recordset()
+                request.env.invalidate_all()
+
+        stream = io.BytesIO()
+        spreadsheets.write_rows(stream, _("Register"), headers, rows())
+        request.env["hscm.audit.log"]._log("export", False, {"what": "register", "rows": len(ids)})
+        return self._xlsx(stream.getvalue(), f"so-ho-so-{fields.Date.today()}.xlsx")
