@@ -214,7 +214,7 @@ class HscmPortal(CustomerPortal):
         signers = []
         if dossier.can_submit and policy.allow_extra_signers:
             # Sudoed: the names of the school's leaders and department managers, to choose an extra signer
-            school = dossier.school_id.sudo()
+            school = dossier.school_id.sudo()  # names of the school's leaders only
             for code in ("principal", "vice_principal", "department_head", "department_deputy", "group_leader"):
                 signers += [(s.user_id.id, s.name) for s in school._staff_holding(code)
                             if s.user_id and s.user_id != dossier.owner_id]
@@ -366,7 +366,7 @@ class HscmPortal(CustomerPortal):
             files.append((plan._file_bytes(), PrintMarks(
                 reference=plan.name, system=f"Hồ sơ chuyên môn điện tử — {owner}",
                 printed_by=request.env.user.name, printed_at=f"{now:%H:%M %d/%m/%Y}",
-                verify_url=plan._verify_url() if plan.sudo().verify_token else "")))
+                verify_url=plan._verify_url() if plan.sudo().verify_token else "")))  # token is on the stamp
             plan._log_download()
         content = week_printout(files)
         return request.make_response(content, headers=[
@@ -388,7 +388,7 @@ class HscmPortal(CustomerPortal):
                                   ("delegate_id", "=", request.env.uid)])
         headed = request.env["hscm.school.department"].search([("head_id", "=", staff.id)]) if staff else []
         # Sudoed: the names of the deputies a head may choose (portal users cannot read accounts)
-        departments = [(d, [(s.user_id.id, s.name) for s in d.sudo().deputy_ids if s.user_id]) for d in headed]
+        departments = [(d, [(s.user_id.id, s.name) for s in d.sudo().deputy_ids if s.user_id]) for d in headed]  # deputies' names
         return request.render("hscm_odoo.portal_delegations", self._values(
             delegations=mine.sudo(),  # names of the two people of the user's own delegations
             departments=departments, errors=errors or {}, form=form or {},

@@ -49,7 +49,7 @@ class HscmProgressPortal(HscmPortal):
             "rollup": request.env["hscm.progress"]._rollup(grid), "status_classes": STATUS_CLASSES,
             "status_labels": self._status_labels(),
             # Sudoed: ids of the teachers' accounts, for the links to their records
-            "user_of": {s.id: s.sudo().user_id.id for s in staff},
+            "user_of": {s.id: s.sudo().user_id.id for s in staff},  # account ids only, for links
         }
 
     @http.route("/my/hscm/progress", type="http", auth="user", methods=["GET"], website=True)
@@ -105,7 +105,7 @@ class HscmProgressPortal(HscmPortal):
             for start in range(0, len(ids), REGISTER_BATCH):
                 batch = Dossier.browse(ids[start:start + REGISTER_BATCH])
                 # the names of owners, schools and departments of records the user may read
-                for d in batch.sudo().with_context(prefetch_fields=False):
+                for d in batch.sudo().with_context(prefetch_fields=False):  # names; rows found with user rights
                     yield [d.name, d.title, d.type_id.name, d.owner_id.name, d.school_id.name,
                            d.school_department_id.name or "", d.subject_id.name or "", d.week_number or "",
                            states.get(d.state), d.submitted_on, d.deadline, bool(d.is_late), d.approved_on,

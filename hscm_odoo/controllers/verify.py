@@ -22,7 +22,7 @@ class DossierVerifyController(http.Controller):
             raise request.not_found()
         # Sudoed: the token is the capability (as portal access tokens are);
         # only the non-personal facts below leave this method.
-        dossier = request.env["hscm.dossier"].sudo().search([("verify_token", "=", token)], limit=1)
+        dossier = request.env["hscm.dossier"].sudo().search([("verify_token", "=", token)], limit=1)  # token = capability
         if not dossier:
             raise request.not_found()
         report = dossier.signature_report or {}

@@ -299,6 +299,18 @@ class TestSignatures(SigningCase, TransactionCase):
             self.env["hscm.signing.credential"].with_user(self.deputy).create({
                 "method": "client_token", "certificate": base64.b64encode(other.cert_der)})
 
+    def test_credentials_are_their_holders_own(self):
+        head_credential = self.credentials[self.head]
+        self.assertEqual(self.env["hscm.signing.credential"].with_user(self.head).search([]), head_credential)
+        self.assertFalse(self.env["hscm.signing.credential"].with_user(self.teacher).search([]))
+        with self.assertRaises(UserError):  # AccessError: another person's certificate
+            head_credential.with_user(self.vp).read(["subject"])
+        with self.assertRaises(UserError):
+            head_credential.with_user(self.teacher).write({"sequence": 1})
+        manager = self.env["res.users"].create({"name": "Platform manager", "login": "t.manager.sig",
+                                                "groups_id": [(6, 0, [self.env.ref("hscm_odoo.group_manager").id])]})
+        self.assertIn(head_credential, self.env["hscm.signing.credential"].with_user(manager).search([]))
+
     def test_batch_approval_asks_once(self):
         plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2)
         wizard = self.env["hscm.dossier.approve.wizard"].with_user(self.head).with_context(
