@@ -51,6 +51,8 @@
         "report/hscm_reports.xml",
         "wizard/hscm_dossier_reject_wizard_views.xml",
         "views/menus.xml",
+        "views/hscm_progress_views.xml",
+        "views/oversight_templates.xml",
     ],
     "demo": [
         "demo/hscm_demo.xml",

@@ -64,6 +64,16 @@ class HscmDossierType(models.Model):
         help="A school may set its own deadline, file policy and look-ahead for this type.",
     )
     override_ids = fields.One2many("hscm.dossier.type.override", "type_id", string="Overrides")
+    track_owed = fields.Boolean(
+        string="Track what is owed", default=True,
+        help="Dashboards count, for every period of the deadline rule, one record owed by each owner of the "
+        "type's level (each department, each class…). Off for records nobody owes on a schedule (extra classes).",
+    )
+    owed_by_position_id = fields.Many2one(
+        "hscm.position", string="Owed by holders of",
+        help="Teacher-level records: only the staff holding this position owe it (the homeroom book: homeroom "
+        "teachers). Empty: every teacher with a teaching assignment.",
+    )
     description = fields.Text(translate=True)
     active = fields.Boolean(default=True)
 

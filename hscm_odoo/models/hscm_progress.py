@@ -1,11 +1,13 @@
+import datetime as dt
 import logging
 from collections import defaultdict
 
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
-from ..tools import deadlines, reminder_digest, school_calendar
+from ..tools import deadlines, records_owed, reminder_digest, school_calendar
 from ..tools import submission_status as status_tools
 
 _logger = logging.getLogger(__name__)
@@ -41,6 +43,23 @@ class HscmProgress(models.AbstractModel):
         return grid
 
     def _school_grid(self, school, year, staff, weeks, now):
+        grid = defaultdict(dict)
+        by_teacher_week = defaultdict(list)
+        for item, cell in self._item_cells(school, year, staff, weeks, now):
+            by_teacher_week[(item.teacher_id, item.week)].append(cell)
+        for (staff_id, week), cells in by_teacher_week.items():
+            worst = status_tools.worst(c.status for c in cells)
+            waiting = [c.waiting_since for c in cells if c.waiting_since]
+            counts = defaultdict(int)
+            for cell in cells:
+                for key, value in cell.counts.items():
+                    counts[key] += value
+            grid[staff_id][week] = status_tools.Cell(worst, dict(counts), min(waiting) if waiting else None)
+        return grid
+
+    def _item_cells(self, school, year, staff, weeks, now):
+        """``[(ExpectedItem, Cell)]``: each lesson-plan item ``staff`` owe in
+        ``weeks`` and how it stands (the rules of tools/submission_status)."""
         lesson_plan = self._lesson_plan_type()
         policy = lesson_plan._policy_for(school)
         assignments = self.env["hscm.teaching.assignment"].search([("staff_id", "in", staff.ids)])
@@ -63,21 +82,9 @@ class HscmProgress(models.AbstractModel):
                 key = (staff_of_user.get(dossier.owner_id.id), dossier.subject_id.id,
                        school_class.id if school_class else False, dossier.week_number)
                 handed_in[key].append(submission)
-        grid = defaultdict(dict)
-        by_teacher_week = defaultdict(list)
-        for item in items:
-            cell = status_tools.cell_of(item.count, handed_in.get(
-                (item.teacher_id, item.subject_id, item.class_id, item.week), []), deadline_of.get(item.week), now)
-            by_teacher_week[(item.teacher_id, item.week)].append(cell)
-        for (staff_id, week), cells in by_teacher_week.items():
-            worst = status_tools.worst(c.status for c in cells)
-            waiting = [c.waiting_since for c in cells if c.waiting_since]
-            counts = defaultdict(int)
-            for cell in cells:
-                for key, value in cell.counts.items():
-                    counts[key] += value
-            grid[staff_id][week] = status_tools.Cell(worst, dict(counts), min(waiting) if waiting else None)
-        return grid
+        return [(item, status_tools.cell_of(item.count, handed_in.get(
+                    (item.teacher_id, item.subject_id, item.class_id, item.week), []), deadline_of.get(item.week), now))
+                for item in items]
 
     def _deadlines(self, policy, year, weeks):
         """``{week: aware deadline or None}`` of the lesson plans of ``weeks``."""
@@ -95,6 +102,179 @@ class HscmProgress(models.AbstractModel):
     def _rollup(self, grid, now=None):
         cells = [cell for weeks in grid.values() for cell in weeks.values()]
         return status_tools.rollup(cells, now or fields.Datetime.now())
+
+    # ------------------------------------------------------------------
+    # Records other than lesson plans: who owes them
+    # ------------------------------------------------------------------
+    @api.model
+    def _owner_units(self, schools, types, year):
+        """``{(school id, type id): [(owner key, department id)]}``: who owes
+        each type in each school (see tools/records_owed.py). Owner keys are
+        the ones ``hscm.progress.summary._other_handed_in`` gives dossiers."""
+        result = defaultdict(list)
+        levels = set(types.mapped("owner_level"))
+        departments = self.env["hscm.school.department"].search([("school_id", "in", schools.ids)]) \
+            if "department" in levels else []
+        groups = self.env["hscm.subject.group"].search([("school_id", "in", schools.ids)]) if "group" in levels else []
+        classes = self.env["hscm.school.class"].search([("school_id", "in", schools.ids)]) if "class" in levels else []
+        teachers = {}
+        if "teacher" in levels:
+            assignments = self.env["hscm.teaching.assignment"]._read_group(
+                [("staff_id.school_id", "in", schools.ids), ("staff_id.active", "=", True)], ["staff_id"])
+            teachers[False] = self.env["hscm.staff"].union(*(staff for staff, in assignments))
+            for position in types.owed_by_position_id:
+                teachers[position.id] = self.env["hscm.staff"].search(
+                    [("school_id", "in", schools.ids), ("position_ids", "in", position.id)])
+        for type_ in types:
+            level = type_.owner_level
+            if level == "department":
+                units = [(d.school_id.id, ("department", d.id), d.id) for d in departments]
+            elif level == "group":
+                units = [(g.school_id.id, ("group", g.id), g.department_id.id) for g in groups]
+            elif level == "class":
+                units = [(c.school_id.id, ("class", c.id), c.homeroom_teacher_id.school_department_id.id)
+                         for c in classes]
+            elif level == "teacher":
+                units = [(s.school_id.id, ("staff", s.id), s.school_department_id.id)
+                         for s in teachers[type_.owed_by_position_id.id]]
+            else:  # the school, its office team
+                units = [(school.id, ("school", school.id), False) for school in schools]
+            for school_id, owner, department_id in units:
+                result[(school_id, type_.id)].append((owner, department_id))
+        return result
+
+    # ------------------------------------------------------------------
+    # Dashboards over RPC
+    # ------------------------------------------------------------------
+    @api.model
+    def _cell_json(self, cell):
+        return {"status": cell.status, "counts": dict(cell.counts),
+                "waiting_since": fields.Datetime.to_string(cell.waiting_since.replace(tzinfo=None))
+                if cell.waiting_since else False}
+
+    @api.model
+    def _rollup_json(self, rollup):
+        return {"counts": rollup.counts, "items": rollup.total, "owed": rollup.owed,
+                "on_time_pct": rollup.on_time_pct, "waiting": rollup.waiting,
+                "oldest_wait_hours": rollup.oldest_wait_hours, "median_wait_hours": rollup.median_wait_hours}
+
+    @api.model
+    def department_grid(self, department_id, week_from, week_to):
+        """One department's teachers × weeks, live (selective dashboard).
+        Read with the caller's rights: another department is refused."""
+        department = self.env["hscm.school.department"].browse(int(department_id))
+        department.check_access("read")
+        weeks = list(range(max(1, int(week_from)), min(int(week_to), 60) + 1))
+        staff = self.env["hscm.staff"].search([("school_department_id", "=", department.id)], order="name")
+        grid = self._grid(staff, weeks)
+        return {
+            "department": {"id": department.id, "name": department.name},
+            "weeks": weeks,
+            "teachers": [{"id": member.id, "name": member.name,
+                          "cells": {str(w): self._cell_json(c) for w, c in grid.get(member.id, {}).items()}}
+                         for member in staff],
+            "rollup": self._rollup_json(self._rollup(grid)),
+        }
+
+    @api.model
+    def school_week(self, school_id, week):
+        """One school, one week, live: each department's roll-up (selective
+        dashboard). The leadership of the school and the offices above it."""
+        school = self.env["hscm.school"].browse(int(school_id))
+        school.check_access("read")
+        week = int(week)
+        staff = self.env["hscm.staff"].search([("school_id", "=", school.id)])
+        grid = self._grid(staff, [week])
+        by_department = defaultdict(dict)
+        for member in staff:
+            if member.id in grid:
+                by_department[member.school_department_id][member.id] = grid[member.id]
+        return {
+            "school": {"id": school.id, "name": school.name}, "week": week,
+            "departments": [{"id": department.id, "name": department.name or self.env._("No department"),
+                             "rollup": self._rollup_json(self._rollup(cells))}
+                            for department, cells in sorted(by_department.items(), key=lambda i: i[0].name or "")],
+            "rollup": self._rollup_json(self._rollup(grid)),
+        }
+
+    @api.model
+    def rollup_view(self, group_by="school", week_from=None, week_to=None, school_year_id=None, subject_id=None,
+                    reports_to_id=None):
+        """Office and city roll-ups from the pre-aggregated tables: one row per
+        school (or office, or subject) × teaching week with the on-time
+        percentage, missing, rejected and pending counts and the waits. Rows
+        are read with the caller's record rules: an office sees its schools,
+        a Sở specialist only their subjects."""
+        if group_by not in ("school", "reports_to", "subject"):
+            raise AccessError(self.env._("Unknown grouping %(group)s.", group=group_by))
+        per_subject = bool(subject_id) or group_by == "subject" or not self._may_read_school_weeks()
+        Model = self.env["hscm.progress.summary" if per_subject else "hscm.progress.school.week"]
+        domain = []
+        year = self.env["hscm.school.year"].browse(int(school_year_id)) if school_year_id else self._latest_year(Model)
+        if not year:
+            return {"rows": [], "weeks": [], "refreshed_at": self._refreshed_at(), "school_year": False}
+        domain.append(("school_year_id", "=", year.id))
+        if week_from:
+            domain.append(("week", ">=", int(week_from)))
+        if week_to:
+            domain.append(("week", "<=", int(week_to)))
+        if subject_id:
+            domain.append(("subject_id", "=", int(subject_id)))
+        if reports_to_id:
+            domain.append(("reports_to_id", "=", int(reports_to_id)))
+        measures = ["expected:sum", "owed:sum", "on_time:sum", "late:sum", "pending:sum", "rejected:sum",
+                    "missing:sum", "not_due:sum", "waiting:sum", "oldest_waiting_since:min", "waiting_since_sum:sum"]
+        key = {"school": "school_id", "reports_to": "reports_to_id", "subject": "subject_id"}[group_by]
+        groups = Model._read_group(domain, [key, "week"], measures)
+        now = fields.Datetime.now()
+        rows = {}
+        weeks = set()
+        for record, week, *values in groups:
+            figures = self._figures(dict(zip([m.split(":")[0] for m in measures], values)), now)
+            row = rows.setdefault(record.id, {"id": record.id, "name": record.display_name or self.env._("None"),
+                                             "weeks": {}, "totals": defaultdict(float)})
+            row["weeks"][str(week)] = figures
+            weeks.add(week)
+            for name in ("expected", "owed", "on_time", "late", "pending", "rejected", "missing", "waiting"):
+                row["totals"][name] += figures[name]
+        for row in rows.values():
+            totals = row["totals"]
+            totals["on_time_pct"] = round(100.0 * totals["on_time"] / totals["owed"], 2) if totals["owed"] else None
+            row["totals"] = dict(totals)
+        return {"rows": sorted(rows.values(), key=lambda r: r["name"]), "weeks": sorted(weeks),
+                "school_year": {"id": year.id, "name": year.display_name}, "group_by": group_by,
+                "refreshed_at": self._refreshed_at(), "per_subject": per_subject}
+
+    @api.model
+    def _figures(self, sums, now):
+        waiting = int(sums["waiting"] or 0)
+        average = None
+        if waiting:
+            average = round((now.replace(tzinfo=dt.timezone.utc).timestamp() * waiting - sums["waiting_since_sum"])
+                            / waiting / 3600, 1)
+        oldest = sums["oldest_waiting_since"]
+        return {
+            "expected": int(sums["expected"] or 0), "owed": int(sums["owed"] or 0),
+            "on_time": int(sums["on_time"] or 0), "late": int(sums["late"] or 0),
+            "pending": int(sums["pending"] or 0), "rejected": int(sums["rejected"] or 0),
+            "missing": int(sums["missing"] or 0), "waiting": waiting,
+            "on_time_pct": round(100.0 * sums["on_time"] / sums["owed"], 2) if sums["owed"] else None,
+            "oldest_wait_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
+            "average_wait_hours": average,
+        }
+
+    @api.model
+    def _may_read_school_weeks(self):
+        return self.env["hscm.progress.school.week"].has_access("read")
+
+    @api.model
+    def _latest_year(self, Model):
+        rows = Model._read_group([], ["school_year_id"], order="school_year_id desc", limit=1)
+        return rows[0][0] if rows else self.env["hscm.school.year"]
+
+    @api.model
+    def _refreshed_at(self):
+        return self.env["ir.config_parameter"].sudo().get_param("hscm_odoo.progress_refreshed_at") or False  # a date
 
     # ------------------------------------------------------------------
     # Reminders: one digest per person per day (cron)

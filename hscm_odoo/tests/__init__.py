@@ -11,3 +11,4 @@ from . import test_audit_trail
 from . import test_signatures
 from . import test_portal
 from . import test_progress
+from . import test_progress_summary

@@ -1,0 +1,36 @@
+from odoo import fields, models
+
+
+class HscmProgressSchoolWeek(models.Model):
+    """Pre-aggregated progress per school and teaching week, every type and
+    subject together: ``hscm.progress.summary`` summed up, for the office and
+    city roll-ups (1,000 schools × 35 weeks is 35,000 rows to read, not
+    millions). Rebuilt with the summary. Sở subject specialists do not read
+    it: their view is per subject, from the summary."""
+
+    _name = "hscm.progress.school.week"
+    _description = "Progress per school and week (pre-aggregated)"
+    _order = "school_year_id desc, school_id, week"
+    _log_access = False  # rebuilt wholesale with hscm.progress.summary
+
+    school_year_id = fields.Many2one("hscm.school.year", required=True, index=True, ondelete="cascade")
+    school_id = fields.Many2one("hscm.school", required=True, index=True, ondelete="cascade")
+    reports_to_id = fields.Many2one("hscm.authority", string="Reports to", index=True, ondelete="cascade")
+    authority_id = fields.Many2one("hscm.authority", string="Department of Education", index=True,
+                                   ondelete="cascade")
+    week = fields.Integer(string="Teaching week", required=True, aggregator=None)
+    expected = fields.Integer(string="Items")
+    owed = fields.Integer()
+    on_time = fields.Integer(string="Approved on time")
+    late = fields.Integer(string="Approved late")
+    pending = fields.Integer(string="Pending approval")
+    rejected = fields.Integer()
+    missing = fields.Integer()
+    not_due = fields.Integer(string="Not due yet")
+    waiting = fields.Integer(string="Files waiting")
+    oldest_waiting_since = fields.Datetime(aggregator="min")
+    waiting_since_sum = fields.Float()
+
+    _sql_constraints = [
+        ("one_row", "UNIQUE(school_year_id, school_id, week)", "One row per school and week."),
+    ]

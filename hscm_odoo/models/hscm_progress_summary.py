@@ -1,0 +1,303 @@
+import datetime as dt
+import io
+import logging
+import time
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..tools import records_owed
+from ..tools import submission_status as status_tools
+
+_logger = logging.getLogger(__name__)
+
+#: Status ranks, most urgent first, as in tools/submission_status.URGENCY.
+RANK = {status: index for index, status in enumerate(status_tools.URGENCY)}
+COUNT_COLUMNS = ("expected", "owed", "on_time", "late", "pending", "rejected", "missing", "not_due", "waiting",
+                 "oldest_waiting_since", "waiting_since_sum")
+
+# The lesson plans of one school year, set-based: the same rules as
+# tools/submission_status.py (expected_lesson_plans + cell_of), written in
+# SQL because a city owes millions of them. test_progress_summary checks that
+# both give the same statuses at every boundary.
+#   items   one row per teacher, subject, class and week with its file count
+#   files   the dossiers handed in, ranked best first (5 on time … 1 rejected)
+#   cells   the best ``cnt`` files of each item; the empty slots are missing
+#           once the deadline has passed, else not due
+LESSON_PLAN_SQL = """
+WITH items AS (
+    SELECT st.id AS staff_id, st.user_id, ta.subject_id, ta.class_id, pol.week,
+           st.school_id, st.school_department_id,
+           CASE WHEN pol.unit_is_week THEN 1 ELSE SUM(ta.periods_per_week) END AS cnt,
+           pol.deadline
+      FROM hscm_teaching_assignment ta
+      JOIN hscm_staff st ON st.id = ta.staff_id AND st.active
+      JOIN hscm_progress_tmp_deadline pol ON pol.school_id = st.school_id
+           AND pol.week BETWEEN COALESCE(NULLIF(ta.from_week, 0), 1) AND COALESCE(NULLIF(ta.to_week, 0), %(week_count)s)
+     WHERE ta.active
+     GROUP BY st.id, st.user_id, ta.subject_id, ta.class_id, pol.week, st.school_id, st.school_department_id,
+              pol.unit_is_week, pol.deadline
+), files AS (
+    SELECT d.owner_id AS user_id, d.subject_id, rel.hscm_school_class_id AS class_id, d.week_number AS week,
+           CASE d.state WHEN 'rejected' THEN 1 WHEN 'submitted' THEN 2
+                ELSE CASE WHEN COALESCE(d.is_late, FALSE) THEN 4 ELSE 5 END END AS rank,
+           d.submitted_on
+      FROM hscm_dossier d
+      JOIN hscm_dossier_hscm_school_class_rel rel ON rel.hscm_dossier_id = d.id
+     WHERE d.type_id = %(type_id)s AND d.school_year_id = %(year_id)s AND d.active
+       AND d.state IN ('submitted', 'approved', 'rejected')
+), ranked AS (
+    SELECT files.*, row_number() OVER (PARTITION BY user_id, subject_id, class_id, week ORDER BY rank DESC) AS rn
+      FROM files
+), cells AS (
+    SELECT i.school_id, i.school_department_id, i.subject_id, i.week,
+           LEAST(COALESCE(MIN(r.rank), 9),
+                 CASE WHEN COUNT(r.rank) >= i.cnt THEN 9
+                      WHEN i.deadline IS NOT NULL AND %(now)s > i.deadline THEN 0
+                      ELSE 3 END) AS status,
+           MIN(r.submitted_on) FILTER (WHERE r.rank = 2) AS waiting_since
+      FROM items i
+      LEFT JOIN ranked r ON r.user_id = i.user_id AND r.subject_id = i.subject_id AND r.class_id = i.class_id
+                        AND r.week = i.week AND r.rn <= i.cnt
+     GROUP BY i.staff_id, i.subject_id, i.class_id, i.week, i.school_id, i.school_department_id, i.cnt, i.deadline
+)
+INSERT INTO hscm_progress_summary (
+    school_year_id, school_id, reports_to_id, authority_id, school_department_id, subject_id, type_id, week,
+    expected, owed, on_time, late, pending, rejected, missing, not_due, waiting,
+    oldest_waiting_since, waiting_since_sum)
+SELECT %(year_id)s, c.school_id, s.reports_to_id, s.authority_id, c.school_department_id, c.subject_id,
+       %(type_id)s, c.week,
+       COUNT(*), COUNT(*) FILTER (WHERE c.status <> 3),
+       COUNT(*) FILTER (WHERE c.status = 5), COUNT(*) FILTER (WHERE c.status = 4),
+       COUNT(*) FILTER (WHERE c.status = 2), COUNT(*) FILTER (WHERE c.status = 1),
+       COUNT(*) FILTER (WHERE c.status = 0), COUNT(*) FILTER (WHERE c.status = 3),
+       COUNT(c.waiting_since), MIN(c.waiting_since),
+       COALESCE(SUM(EXTRACT(EPOCH FROM c.waiting_since)), 0)
+  FROM cells c
+  JOIN hscm_school s ON s.id = c.school_id
+ GROUP BY c.school_id, s.reports_to_id, s.authority_id, c.school_department_id, c.subject_id, c.week
+"""
+
+
+class HscmProgressSummary(models.Model):
+    """Pre-aggregated progress: one row per school year, school, department,
+    subject, dossier type and teaching week, with how many owed items stand
+    in each status. Rebuilt by ``hscm.progress.refresh`` (cron and button):
+    the office and city dashboards read these rows instead of millions of
+    dossiers. Never written by hand.
+
+    An *item* is what :mod:`..tools.submission_status` calls an expected
+    item: the lesson plans of one teacher, subject, class and week, or one
+    other record owed by its owner for its period (placed in the teaching
+    week of its deadline)."""
+
+    _name = "hscm.progress.summary"
+    _description = "Progress summary (pre-aggregated)"
+    _order = "school_year_id desc, school_id, week, type_id"
+    _log_access = False  # rebuilt wholesale; when is hscm.progress's "refreshed at"
+
+    school_year_id = fields.Many2one("hscm.school.year", required=True, index=True, ondelete="cascade")
+    school_id = fields.Many2one("hscm.school", required=True, index=True, ondelete="cascade")
+    reports_to_id = fields.Many2one("hscm.authority", string="Reports to", index=True, ondelete="cascade")
+    authority_id = fields.Many2one("hscm.authority", string="Department of Education", index=True,
+                                   ondelete="cascade")
+    school_department_id = fields.Many2one("hscm.school.department", string="Department", index=True,
+                                           ondelete="cascade")
+    subject_id = fields.Many2one("hscm.subject", index=True, ondelete="cascade")
+    type_id = fields.Many2one("hscm.dossier.type", string="Type", required=True, index=True, ondelete="cascade")
+    week = fields.Integer(string="Teaching week", required=True, aggregator=None)
+    expected = fields.Integer(string="Items", help="Items owed or not yet due.")
+    owed = fields.Integer(help="Items whose deadline has passed or that were handed in.")
+    on_time = fields.Integer(string="Approved on time")
+    late = fields.Integer(string="Approved late")
+    pending = fields.Integer(string="Pending approval")
+    rejected = fields.Integer()
+    missing = fields.Integer()
+    not_due = fields.Integer(string="Not due yet")
+    waiting = fields.Integer(string="Files waiting", help="Items holding a file that waits for approval.")
+    oldest_waiting_since = fields.Datetime(aggregator="min")
+    waiting_since_sum = fields.Float(
+        help="Sum of the waiting files' submission times (seconds since 1970), for the average wait.")
+
+    _sql_constraints = [
+        ("counts_add_up", "CHECK(expected = on_time + late + pending + rejected + missing + not_due)",
+         "The statuses of a summary row must add up to its items."),
+    ]
+
+    def init(self):
+        # the city dashboards group by school and week of one year
+        self.env.cr.execute("""
+            CREATE INDEX IF NOT EXISTS hscm_progress_summary_year_week_index
+                ON hscm_progress_summary (school_year_id, week, school_id)
+        """)
+
+    # ------------------------------------------------------------------
+    # Refresh
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_refresh(self):
+        self.sudo()._refresh()  # cron: the tables cover every school; reading them is ruled per role
+
+    @api.model
+    def action_refresh(self):
+        """Button of the back office (platform manager)."""
+        self.env["hscm.progress.summary"].check_access("create")
+        self.sudo()._refresh()  # the caller may rebuild (checked above); the rebuild reads every school
+        return {"type": "ir.actions.client", "tag": "reload"}
+
+    @api.model
+    def _refresh(self, years=None, now=None):
+        """Rebuild the summary and the school-week table of ``years`` (default:
+        every school year in progress or ended within the last 30 days).
+        Returns ``{year id: {"rows": n, "seconds": s}}``."""
+        now = now or fields.Datetime.now()
+        if years is None:
+            years = self.env["hscm.school.year"].search([
+                ("date_start", "<=", now.date()), ("date_end", ">=", now.date() - dt.timedelta(days=30))])
+        result = {}
+        for year in years:
+            started = time.monotonic()
+            self.env.cr.execute(SQL("DELETE FROM hscm_progress_summary WHERE school_year_id = %s", year.id))
+            self.env.cr.execute(SQL("DELETE FROM hscm_progress_school_week WHERE school_year_id = %s", year.id))
+            schools = self.env["hscm.school"].search([("authority_id", "=", year.authority_id.id)])
+            weeks = year._teaching_weeks()
+            if schools and weeks:
+                self._refresh_lesson_plans(year, schools, weeks, now)
+                self._refresh_other_records(year, schools, weeks, now)
+                self._refresh_school_weeks(year)
+            self.env.cr.execute(SQL("SELECT COUNT(*) FROM hscm_progress_summary WHERE school_year_id = %s", year.id))
+            result[year.id] = {"rows": self.env.cr.fetchone()[0], "seconds": round(time.monotonic() - started, 3)}
+            _logger.info("progress summary of %s rebuilt: %s", year.display_name, result[year.id])
+        self.env["ir.config_parameter"].set_param("hscm_odoo.progress_refreshed_at", fields.Datetime.to_string(now))
+        self.env.invalidate_all()
+        return result
+
+    def _refresh_lesson_plans(self, year, schools, weeks, now):
+        lesson_plan = self.env["hscm.progress"]._lesson_plan_type()
+        rows = io.StringIO()
+        by_policy = defaultdict(list)
+        for school in schools:
+            if lesson_plan._applies_to(school):
+                by_policy[lesson_plan._policy_for(school)].append(school.id)
+        for policy, school_ids in by_policy.items():
+            deadline_of = self.env["hscm.progress"]._deadlines(policy, year, [w.number for w in weeks])
+            unit_is_week = "t" if policy.file_unit == "week" else "f"
+            for week in weeks:
+                due = deadline_of.get(week.number)
+                due = due.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if due else "\\N"
+                for school_id in school_ids:
+                    rows.write(f"{school_id}\t{week.number}\t{due}\t{unit_is_week}\n")
+        cr = self.env.cr
+        cr.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS hscm_progress_tmp_deadline (
+                school_id integer, week integer, deadline timestamp, unit_is_week boolean) ON COMMIT DROP
+        """)
+        cr.execute("TRUNCATE hscm_progress_tmp_deadline")
+        rows.seek(0)
+        cr.copy_from(rows, "hscm_progress_tmp_deadline", columns=("school_id", "week", "deadline", "unit_is_week"))
+        cr.execute("ANALYZE hscm_progress_tmp_deadline")
+        cr.execute(LESSON_PLAN_SQL, {"type_id": lesson_plan.id, "year_id": year.id, "now": now,
+                                     "week_count": year.week_count})
+
+    def _refresh_other_records(self, year, schools, weeks, now):
+        """Records other than lesson plans: few per school, so in Python with
+        the same pure functions as the pages (tools/records_owed.py)."""
+        lesson_plan = self.env["hscm.progress"]._lesson_plan_type()
+        types = self.env["hscm.dossier.type"].search([("id", "!=", lesson_plan.id), ("track_owed", "=", True)])
+        types = types.filtered(lambda t: t.deadline_rule not in records_owed.UNTRACKED_RULES)
+        if not types:
+            return
+        handed_in = self._other_handed_in(year, types)
+        owners = self.env["hscm.progress"]._owner_units(schools, types, year)
+        values = []
+        for school in schools:
+            for type_ in types.filtered(lambda t: t._applies_to(school)):
+                policy = type_._policy_for(school)
+                totals = defaultdict(lambda: defaultdict(float))
+                for owner, department_id in owners.get((school.id, type_.id), ()):
+                    for period in records_owed.periods_for_rule(policy.deadline_rule, weeks):
+                        try:
+                            due = policy._compute_deadline(period, weeks, year.first_semester_weeks)
+                        except ValueError:
+                            continue
+                        week = records_owed.week_of_deadline(due, weeks) or period.week or 1
+                        cell = status_tools.cell_of(
+                            1, handed_in.get((type_.id, owner, records_owed.period_key(period)), ()), due, now)
+                        self._add_cell(totals[(department_id, week)], cell)
+                for (department_id, week), counts in totals.items():
+                    values.append((year.id, school.id, school.reports_to_id.id or None,
+                                   school.authority_id.id or None, department_id or None, None, type_.id, week,
+                                   *self._count_values(counts)))
+        self._insert_rows("hscm_progress_summary", (
+            "school_year_id", "school_id", "reports_to_id", "authority_id", "school_department_id", "subject_id",
+            "type_id", "week", *COUNT_COLUMNS), values)
+
+    @staticmethod
+    def _add_cell(counts, cell):
+        counts["expected"] += 1
+        counts[cell.status] += 1
+        if cell.waiting_since:
+            since = cell.waiting_since.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            counts["waiting"] += 1
+            counts["waiting_since_sum"] += since.replace(tzinfo=dt.timezone.utc).timestamp()
+            counts["oldest"] = min(counts.get("oldest") or since, since)
+
+    @staticmethod
+    def _count_values(counts):
+        return (int(counts["expected"]), int(counts["expected"] - counts[status_tools.NOT_DUE]),
+                int(counts[status_tools.APPROVED_ON_TIME]), int(counts[status_tools.APPROVED_LATE]),
+                int(counts[status_tools.PENDING]), int(counts[status_tools.REJECTED]),
+                int(counts[status_tools.MISSING]), int(counts[status_tools.NOT_DUE]), int(counts["waiting"]),
+                counts.get("oldest") or None, counts["waiting_since_sum"])
+
+    def _other_handed_in(self, year, types):
+        """``{(type id, owner key, period key): [Submitted]}`` of the year."""
+        self.env.cr.execute(SQL("""
+            SELECT d.type_id, t.owner_level, t.deadline_rule, d.school_id, d.staff_id, d.school_department_id,
+                   d.subject_group_id, ARRAY(SELECT rel.hscm_school_class_id FROM hscm_dossier_hscm_school_class_rel rel
+                                              WHERE rel.hscm_dossier_id = d.id),
+                   d.week_number, d.period_month, d.semester, d.state, d.submitted_on, d.approved_on,
+                   COALESCE(d.is_late, FALSE)
+              FROM hscm_dossier d JOIN hscm_dossier_type t ON t.id = d.type_id
+             WHERE d.school_year_id = %s AND d.type_id IN %s AND d.active
+               AND d.state IN ('submitted', 'approved', 'rejected')
+        """, year.id, tuple(types.ids)))
+        handed_in = defaultdict(list)
+        for (type_id, level, rule, school_id, staff_id, department_id, group_id, class_ids, week, month, semester,
+             state, submitted_on, approved_on, is_late) in self.env.cr.fetchall():
+            period = records_owed.Period(week=week if rule == "weekly_before" else None,
+                                         month=month if rule in records_owed.MONTHLY_RULES else None,
+                                         semester=int(semester) if rule == "semester_end" and semester else None)
+            submitted = status_tools.Submitted(state, submitted_on, approved_on, is_late)
+            owners = {"teacher": [("staff", staff_id)], "department": [("department", department_id)],
+                      "group": [("group", group_id)], "class": [("class", c) for c in class_ids]
+                      }.get(level, [("school", school_id)])
+            for owner in owners:
+                handed_in[(type_id, owner, records_owed.period_key(period))].append(submitted)
+        return handed_in
+
+    def _insert_rows(self, table, columns, values):
+        """COPY ``values`` (tuples in ``columns`` order) into ``table``."""
+        if not values:
+            return
+        buffer = io.StringIO()
+        for row in values:
+            buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
+            buffer.write("\n")
+        buffer.seek(0)
+        self.env.cr.copy_from(buffer, table, columns=columns)
+
+    def _refresh_school_weeks(self, year):
+        self.env.cr.execute(SQL("""
+            INSERT INTO hscm_progress_school_week (
+                school_year_id, school_id, reports_to_id, authority_id, week,
+                expected, owed, on_time, late, pending, rejected, missing, not_due, waiting,
+                oldest_waiting_since, waiting_since_sum)
+            SELECT school_year_id, school_id, reports_to_id, authority_id, week,
+                   SUM(expected), SUM(owed), SUM(on_time), SUM(late), SUM(pending), SUM(rejected), SUM(missing),
+                   SUM(not_due), SUM(waiting), MIN(oldest_waiting_since), SUM(waiting_since_sum)
+              FROM hscm_progress_summary
+             WHERE school_year_id = %s
+             GROUP BY school_year_id, school_id, reports_to_id, authority_id, week
+        """, year.id))

@@ -1,0 +1,255 @@
+import datetime as dt
+from collections import Counter, defaultdict
+
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, TransactionCase, tagged
+
+from ..tools.deadlines import Period
+from .common import PASSWORD
+from .test_progress import ProgressCase
+
+SECOND = dt.timedelta(seconds=1)
+STATUS_COLUMN = {"approved_on_time": "on_time", "approved_late": "late", "pending": "pending",
+                 "rejected": "rejected", "missing": "missing", "not_due": "not_due"}
+
+
+class SummaryCase(ProgressCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Assignment = cls.env["hscm.teaching.assignment"]
+        # the head teaches 8A2 one period from week 14 on; the teacher 8A2 too, weeks 12-13 only
+        Assignment.create({"staff_id": cls.staff["head"].id, "subject_id": cls.math.id,
+                           "class_id": cls.class_8a2.id, "periods_per_week": 1, "from_week": 14})
+        Assignment.create({"staff_id": cls.staff["teacher"].id, "subject_id": cls.math.id,
+                           "class_id": cls.class_8a2.id, "periods_per_week": 1, "from_week": 12, "to_week": 13})
+        cls.class_s2 = cls.env["hscm.school.class"].create({"name": "6B", "grade": 6, "school_id": cls.s2.id})
+        Assignment.create({"staff_id": cls.staff["teacher2"].id, "subject_id": cls.math.id,
+                           "class_id": cls.class_s2.id, "periods_per_week": 3})
+        cls.class_s3 = cls.env["hscm.school.class"].create({"name": "10A", "grade": 10, "school_id": cls.s3.id})
+        Assignment.create({"staff_id": cls.staff["teacher3"].id, "subject_id": cls.literature.id,
+                           "class_id": cls.class_s3.id, "periods_per_week": 2})
+        # the other records of the year are compared in their own test
+        cls.env["hscm.dossier.type"].search([("id", "!=", cls.lesson_plan.id)]).track_owed = False
+        policy = cls.lesson_plan._policy_for(cls.s1)
+        cls.due = {week: due.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                   for week, due in cls.env["hscm.progress"]._deadlines(policy, cls.year, [12, 13, 14]).items()}
+
+    def refresh(self, now):
+        return self.env["hscm.progress.summary"]._refresh(self.year, now=now)
+
+    def summary_counts(self, model="hscm.progress.summary"):
+        """``{(school, department, subject, week): Counter(status column → n)}`` of the lesson plans."""
+        result = defaultdict(Counter)
+        domain = [("school_year_id", "=", self.year.id)]
+        if model == "hscm.progress.summary":
+            domain.append(("type_id", "=", self.lesson_plan.id))
+        for row in self.env[model].search(domain):
+            key = (row.school_id.id, row.school_department_id.id if "school_department_id" in row else False,
+                   row.subject_id.id if "subject_id" in row else False, row.week)
+            for column in STATUS_COLUMN.values():
+                result[key][column] += row[column]
+            result[key]["waiting"] += row.waiting
+        return result
+
+    def python_counts(self, now, weeks=range(1, 36)):
+        """The same figures from the per-item Python rules (hscm.progress._item_cells)."""
+        result = defaultdict(Counter)
+        for school in self.s1 | self.s2 | self.s3:
+            staff = self.env["hscm.staff"].search([("school_id", "=", school.id)])
+            for item, cell in self.env["hscm.progress"]._item_cells(school, self.year, staff, list(weeks), now):
+                member = self.env["hscm.staff"].browse(item.teacher_id)
+                key = (school.id, member.school_department_id.id, item.subject_id, item.week)
+                result[key][STATUS_COLUMN[cell.status]] += 1
+                result[key]["waiting"] += 1 if cell.waiting_since else 0
+        return result
+
+
+@tagged("post_install", "-at_install")
+class TestProgressSummary(SummaryCase, TransactionCase):
+
+    def test_sql_refresh_matches_the_python_rules_at_every_boundary(self):
+        with freeze_time(self.due[13] - SECOND):
+            on_time = self.new_plan(week=13, lesson=1)
+            self.submit(on_time)
+            rejected = self.new_plan(week=14, lesson=5)
+            self.submit(rejected)
+            rejected.with_user(self.head).action_reject("Thiếu mục tiêu")
+        with freeze_time(self.due[13] + SECOND):
+            late = self.new_plan(week=13, lesson=2)
+            self.submit(late)
+            (on_time | late).with_user(self.head).action_approve()
+            (on_time | late).with_user(self.vp).action_approve()
+            pending = self.new_plan(week=12, lesson=9, classes=self.class_8a2)
+            self.submit(pending)
+            # a draft and a cancelled plan count as nothing handed in
+            self.new_plan(week=14, lesson=6)
+        for now in (self.due[13] - SECOND, self.due[13], self.due[13] + SECOND, self.due[14] + SECOND,
+                    dt.datetime(2027, 6, 1)):
+            with self.subTest(now=now):
+                self.refresh(now)
+                sql = self.summary_counts()
+                self.assertEqual({k: +v for k, v in sql.items()}, {k: +v for k, v in self.python_counts(now).items()})
+        # the figures at the end of the year: week 13 of the teacher in 8A1 holds one of each kind
+        week13 = self.summary_counts()[(self.s1.id, self.k1.id, self.math.id, 13)]
+        self.assertEqual((week13["late"], week13["missing"]), (1, 1),
+                         "8A1 owes 2 files: one on time, one late → the item is late; 8A2's is missing")
+        week12 = self.summary_counts()[(self.s1.id, self.k1.id, self.math.id, 12)]
+        self.assertEqual(week12["waiting"], 1)
+        # the school-week table adds the summary up
+        by_school_week = self.summary_counts("hscm.progress.school.week")
+        summed = sum((c for (school, _d, _s, week), c in self.summary_counts().items()
+                      if school == self.s1.id and week == 13), Counter())
+        self.assertEqual(+by_school_week[(self.s1.id, False, False, 13)], +summed)
+
+    def test_refresh_is_idempotent_and_counts_add_up(self):
+        now = dt.datetime(2027, 6, 1)
+        self.refresh(now)
+        first = self.summary_counts()
+        self.refresh(now)
+        self.assertEqual(first, self.summary_counts(), "a second rebuild gives the same rows, not twice as many")
+        rows = self.env["hscm.progress.summary"].search([("school_year_id", "=", self.year.id)])
+        for row in rows:
+            self.assertEqual(row.expected, row.on_time + row.late + row.pending + row.rejected + row.missing
+                             + row.not_due)
+        # the teacher in S1 owes 2 files a week in 8A1 for 35 weeks and 1 in 8A2 for weeks 12-13 (one item each)
+        items = sum(rows.filtered(lambda r: r.school_id == self.s1 and r.school_department_id == self.k1)
+                    .mapped("expected"))
+        self.assertEqual(items, 35 + 2 + 22, "teacher: 35 + 2 items, head: weeks 14-35")
+
+    def test_other_records_owed_by_each_department(self):
+        plan = self.env.ref("hscm_odoo.dossier_type_department_activity_plan")
+        plan.track_owed = True
+        due = plan._policy_for(self.s1)._compute_deadline(Period(), self.year._teaching_weeks(),
+                                                         self.year.first_semester_weeks)
+        due = due.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+        def figures(now):
+            self.refresh(now)
+            rows = self.env["hscm.progress.summary"].search([("type_id", "=", plan.id), ("school_id", "=", self.s1.id)])
+            return {row.school_department_id: (row.expected, row.not_due, row.missing, row.pending) for row in rows}
+
+        self.assertEqual(figures(due), {self.k1: (1, 1, 0, 0), self.k2: (1, 1, 0, 0)}, "one per department")
+        self.assertEqual(figures(due + SECOND), {self.k1: (1, 0, 1, 0), self.k2: (1, 0, 1, 0)})
+        with freeze_time(due + SECOND):
+            record = self.new_plan(user=self.head, type_id=plan.id, title="Kế hoạch tổ KHTN", subject_id=False,
+                                   class_ids=[], week_number=False, lesson_number=False)
+            self.submit(record)
+        self.assertEqual(figures(due + 2 * SECOND)[self.k1], (1, 0, 0, 1), "handed in (late): waiting for approval")
+        # a THPT school is not owed a type of its level it does not apply to
+        self.assertFalse(self.env["hscm.progress.summary"].search(
+            [("type_id", "=", self.env.ref("hscm_odoo.dossier_type_th_homeroom_book").id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestProgressSummaryAccess(SummaryCase, TransactionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["hscm.progress.summary"]._refresh(cls.year, now=dt.datetime(2027, 6, 1))
+
+    def schools_seen(self, user, model="hscm.progress.summary"):
+        return set(self.env[model].with_user(user).search([]).school_id.mapped("name"))
+
+    def test_each_role_sees_its_scope_only(self):
+        self.assertEqual(self.schools_seen(self.city), {"THCS S1", "THCS S2", "THPT S3"})
+        self.assertEqual(self.schools_seen(self.city_b), set(), "Sở B has no year here: nothing of Sở A")
+        self.assertEqual(self.schools_seen(self.district), {"THCS S1"})
+        self.assertEqual(self.schools_seen(self.ward), {"THCS S2"})
+        self.assertEqual(self.schools_seen(self.vp), {"THCS S1"})
+        self.assertEqual(self.schools_seen(self.district, "hscm.progress.school.week"), {"THCS S1"})
+        self.assertEqual(self.schools_seen(self.city, "hscm.progress.school.week"), {"THCS S1", "THCS S2", "THPT S3"})
+        # the math specialist: math rows only, in every school of the Sở (S3's literature is not theirs)
+        rows = self.env["hscm.progress.summary"].with_user(self.specialist).search([])
+        self.assertEqual(set(rows.subject_id.ids), {self.math.id})
+        self.assertEqual(set(rows.school_id.mapped("name")), {"THCS S1", "THCS S2"})
+        # the department head: their department's rows
+        rows = self.env["hscm.progress.summary"].with_user(self.head).search([])
+        self.assertTrue(rows)
+        self.assertEqual(rows.school_department_id, self.k1)
+
+    def test_refused_reads_and_writes(self):
+        with self.assertRaises(AccessError):
+            self.env["hscm.progress.summary"].with_user(self.teacher).search([])
+        with self.assertRaises(AccessError):
+            self.env["hscm.progress.school.week"].with_user(self.head).search([])
+        with self.assertRaises(AccessError):
+            self.env["hscm.progress.school.week"].with_user(self.specialist).search([])
+        row = self.env["hscm.progress.summary"].with_user(self.city).search([], limit=1)
+        with self.assertRaises(AccessError):
+            row.write({"missing": 0})
+        with self.assertRaises(AccessError):
+            self.env["hscm.progress.summary"].with_user(self.city).action_refresh()
+
+    def test_rollup_view_by_role(self):
+        Progress = self.env["hscm.progress"]
+        view = Progress.with_user(self.district).rollup_view(group_by="school")
+        self.assertEqual([row["name"] for row in view["rows"]], ["THCS S1"])
+        self.assertFalse(view["per_subject"])
+        week13 = view["rows"][0]["weeks"]["13"]
+        self.assertEqual(week13["owed"], week13["on_time"] + week13["late"] + week13["pending"]
+                         + week13["rejected"] + week13["missing"])
+        offices = Progress.with_user(self.city).rollup_view(group_by="reports_to")
+        self.assertEqual({row["name"] for row in offices["rows"]}, {"Phòng GDĐT D", "Phòng VHXH W", "Sở A"})
+        specialist = Progress.with_user(self.specialist).rollup_view(group_by="school")
+        self.assertTrue(specialist["per_subject"], "a specialist reads the per-subject table")
+        self.assertEqual({row["name"] for row in specialist["rows"]}, {"THCS S1", "THCS S2"})
+        subjects = Progress.with_user(self.specialist).rollup_view(group_by="subject")
+        self.assertEqual([row["id"] for row in subjects["rows"]], [self.math.id])
+        with self.assertRaises(AccessError):
+            Progress.with_user(self.district).rollup_view(group_by="owner")
+
+    def test_selective_dashboards_are_ruled(self):
+        Progress = self.env["hscm.progress"]
+        grid = Progress.with_user(self.head).department_grid(self.k1.id, 12, 14)
+        self.assertEqual({t["name"] for t in grid["teachers"]},
+                         set(self.env["hscm.staff"].search([("school_department_id", "=", self.k1.id)]).mapped("name")))
+        self.assertIn("13", next(t for t in grid["teachers"] if t["id"] == self.staff["teacher"].id)["cells"])
+        with self.assertRaises(AccessError):
+            Progress.with_user(self.head).department_grid(self.k_s2.id, 12, 14)
+        week = Progress.with_user(self.district).school_week(self.s1.id, 13)
+        self.assertEqual({d["id"] for d in week["departments"]}, {self.k1.id})
+        with self.assertRaises(AccessError):
+            Progress.with_user(self.district).school_week(self.s2.id, 13)
+        with self.assertRaises(AccessError):
+            Progress.with_user(self.teacher).school_week(self.s2.id, 13)
+
+
+@tagged("post_install", "-at_install")
+class TestOversightPages(SummaryCase, HttpCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["hscm.progress.summary"]._refresh(cls.year, now=dt.datetime(2027, 6, 1))
+
+    def get(self, login, url):
+        self.authenticate(login, PASSWORD)
+        return self.url_open(url, allow_redirects=False)
+
+    def test_roll_up_and_drill_down(self):
+        page = self.get(self.district.login, "/my/hscm/oversight?group_by=school")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("THCS S1", page.text)
+        self.assertNotIn("THCS S2", page.text)
+        self.assertIn(f"/my/hscm/oversight/school/{self.s1.id}?week=13", page.text)
+        school = self.get(self.district.login, f"/my/hscm/oversight/school/{self.s1.id}?week=13")
+        self.assertEqual(school.status_code, 200)
+        self.assertIn(f"/my/hscm/oversight/department/{self.k1.id}", school.text)
+        department = self.get(self.district.login, f"/my/hscm/oversight/department/{self.k1.id}?week_from=12&week_to=13")
+        self.assertEqual(department.status_code, 200)
+        self.assertIn("Test teacher", department.text)
+        records = self.get(self.district.login, f"/my/hscm/oversight/records?staff_id={self.staff['teacher'].id}&week=13")
+        self.assertEqual(records.status_code, 200)
+
+    def test_out_of_scope_pages_answer_404(self):
+        self.assertEqual(self.get(self.district.login, f"/my/hscm/oversight/school/{self.s2.id}?week=13").status_code, 404)
+        self.assertEqual(self.get(self.district.login, f"/my/hscm/oversight/department/{self.k_s2.id}").status_code, 404)
+        self.assertEqual(self.get(self.teacher.login, "/my/hscm/oversight").status_code, 404)
+        self.assertEqual(self.get(self.district.login,
+                                  f"/my/hscm/oversight/records?staff_id={self.staff['teacher2'].id}&week=13").status_code,
+                         404)
