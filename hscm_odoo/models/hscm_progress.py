@@ -163,7 +163,7 @@ class HscmProgress(models.AbstractModel):
         """One department's teachers × weeks, live (selective dashboard).
         Read with the caller's rights: another department is refused."""
         department = self.env["hscm.school.department"].browse(int(department_id))
-        department.check_access("read")
+        self._check_may_follow(department)
         weeks = list(range(max(1, int(week_from)), min(int(week_to), 60) + 1))
         staff = self.env["hscm.staff"].search([("school_department_id", "=", department.id)], order="name")
         grid = self._grid(staff, weeks)
@@ -181,7 +181,7 @@ class HscmProgress(models.AbstractModel):
         """One school, one week, live: each department's roll-up (selective
         dashboard). The leadership of the school and the offices above it."""
         school = self.env["hscm.school"].browse(int(school_id))
-        school.check_access("read")
+        self._check_may_follow(school)
         week = int(week)
         staff = self.env["hscm.staff"].search([("school_id", "=", school.id)])
         grid = self._grid(staff, [week])
@@ -196,6 +196,22 @@ class HscmProgress(models.AbstractModel):
                             for department, cells in sorted(by_department.items(), key=lambda i: i[0].name or "")],
             "rollup": self._rollup_json(self._rollup(grid)),
         }
+
+    @api.model
+    def _check_may_follow(self, record):
+        """Whole-school figures are for the leadership, the offices and the
+        Sở leaders (who may read the school-week table), within their record
+        rules; a department's also for its head and deputies. A Sở subject
+        specialist follows their subject from the summary, not a school's
+        every subject; a teacher follows only their own records."""
+        record.check_access("read")
+        if self._may_read_school_weeks():
+            return
+        if record._name == "hscm.school.department":
+            staff = self.env.user.hscm_staff_ids
+            if record.head_id in staff or record.deputy_ids & staff:
+                return
+        raise AccessError(self.env._("You may not follow the progress of %(name)s.", name=record.display_name))
 
     @api.model
     def rollup_view(self, group_by="school", week_from=None, week_to=None, school_year_id=None, subject_id=None,

@@ -217,6 +217,15 @@ class TestProgressSummaryAccess(SummaryCase, TransactionCase):
             Progress.with_user(self.district).school_week(self.s2.id, 13)
         with self.assertRaises(AccessError):
             Progress.with_user(self.teacher).school_week(self.s2.id, 13)
+        # a teacher of the department, the math specialist: not a whole department's or school's figures
+        with self.assertRaises(AccessError):
+            Progress.with_user(self.teacher).department_grid(self.k1.id, 12, 14)
+        with self.assertRaises(AccessError):
+            Progress.with_user(self.specialist).department_grid(self.k1.id, 12, 14)
+        with self.assertRaises(AccessError):
+            Progress.with_user(self.specialist).school_week(self.s1.id, 13)
+        self.assertTrue(Progress.with_user(self.deputy).department_grid(self.k1.id, 13, 13)["teachers"])
+        self.assertTrue(Progress.with_user(self.city).school_week(self.s3.id, 13)["departments"])
 
 
 @tagged("post_install", "-at_install")
