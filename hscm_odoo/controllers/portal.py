@@ -137,12 +137,25 @@ class HscmPortal(CustomerPortal):
             weeks = [w for w in (current, current + 1) if w <= 35]
             cells = request.env["hscm.progress"]._grid(staff, weeks).get(staff.id, {})
             owed = [(w, cells[w]) for w in weeks if w in cells]
+        other_owed = [(type_, self._period_label(period), due.strftime("%d/%m/%Y %H:%M"), cell)
+                      for type_, period, due, cell in request.env["hscm.progress"]._owed_records_of(staff)
+                      ] if staff and not _int(owner) else []
         return request.render("hscm_odoo.portal_my_dossiers", self._values(
             groups=sorted(groups.items(), key=lambda item: -item[0]), states=self._states(),
-            current_week=current, week=_int(week), owed=owed,
-            status_classes=STATUS_CLASSES if owed else {}, status_labels=self._status_labels() if owed else {},
+            current_week=current, week=_int(week), owed=owed, other_owed=other_owed,
+            status_classes=STATUS_CLASSES, status_labels=self._status_labels(),
             queue_count=Dossier.search_count(self._queue_domain()),
         ))
+
+    def _period_label(self, period):
+        _ = request.env._
+        if period.week:
+            return _("week %(week)s", week=period.week)
+        if period.month:
+            return _("month %(month)s", month=period.month.strftime("%m/%Y"))
+        if period.semester:
+            return _("semester %(semester)s", semester=period.semester)
+        return _("school year")
 
     # ------------------------------------------------------------------
     # Submit

@@ -143,6 +143,65 @@ class HscmProgress(models.AbstractModel):
                 result[(school_id, type_.id)].append((owner, department_id))
         return result
 
+    @api.model
+    def _owed_records_of(self, staff, now=None, ahead_days=14, back_days=60):
+        """The records other than lesson plans ``staff`` still owes around
+        ``now`` (deadline within ``back_days`` before and ``ahead_days``
+        after): theirs, their department's if they head it, their group's if
+        they lead it, their homeroom classes', the school's if they lead it.
+        ``[(type, period, deadline, Cell)]``, most urgent first; approved
+        records are left out. Read with the caller's rights."""
+        now = now or fields.Datetime.now()
+        school = staff.school_id
+        year = school and self.env["hscm.school.year"].sudo()._find_for(  # the calendar only
+            school.authority_id, school_calendar.local_date(now))
+        if not year:
+            return []
+        weeks = year._teaching_weeks()
+        types = self.env["hscm.dossier.type"].search([
+            ("id", "!=", self._lesson_plan_type().id), ("track_owed", "=", True),
+            ("deadline_rule", "not in", tuple(records_owed.UNTRACKED_RULES))]).filtered(lambda t: t._applies_to(school))
+        mine = {("staff", staff.id)}
+        departments = self.env["hscm.school.department"].search(
+            ["|", ("head_id", "=", staff.id), ("deputy_ids", "in", staff.ids)])
+        mine |= {("department", d.id) for d in departments}
+        mine |= {("group", g.id) for g in self.env["hscm.subject.group"].search([("leader_id", "=", staff.id)])}
+        mine |= {("class", c.id) for c in self.env["hscm.school.class"].search([("homeroom_teacher_id", "=", staff.id)])}
+        if staff.is_leader:
+            mine.add(("school", school.id))
+        owners = self._owner_units(school, types, year)
+        handed_in = defaultdict(list)
+        for dossier in self.env["hscm.dossier"].search([
+                ("type_id", "in", types.ids), ("school_year_id", "=", year.id),
+                ("state", "in", ("submitted", "approved", "rejected"))]):
+            period = records_owed.period_of(dossier.type_id.deadline_rule, dossier.week_number, dossier.period_month,
+                                            dossier.semester)
+            for owner in records_owed.owner_keys(dossier.type_id.owner_level, dossier.school_id.id, dossier.staff_id.id,
+                                                 dossier.school_department_id.id, dossier.subject_group_id.id,
+                                                 dossier.class_ids.ids):
+                handed_in[(dossier.type_id.id, owner, records_owed.period_key(period))].append(
+                    status_tools.Submitted(dossier.state, dossier.submitted_on, dossier.approved_on, dossier.is_late))
+        utc_now = now.replace(tzinfo=dt.timezone.utc)
+        result = []
+        for type_ in types:
+            policy = type_._policy_for(school)
+            for owner, _department in owners.get((school.id, type_.id), ()):
+                if owner not in mine:
+                    continue
+                for period in records_owed.periods_for_rule(policy.deadline_rule, weeks):
+                    try:
+                        due = policy._compute_deadline(period, weeks, year.first_semester_weeks)
+                    except ValueError:
+                        continue
+                    if due is None or not (-back_days <= (due - utc_now).total_seconds() / 86400 <= ahead_days):
+                        continue
+                    cell = status_tools.cell_of(
+                        1, handed_in.get((type_.id, owner, records_owed.period_key(period)), ()), due, now)
+                    if cell.status not in (status_tools.APPROVED_ON_TIME, status_tools.APPROVED_LATE):
+                        result.append((type_, period, due, cell))
+        rank = {status: index for index, status in enumerate(status_tools.URGENCY)}
+        return sorted(result, key=lambda entry: (rank[entry[3].status], entry[2]))
+
     # ------------------------------------------------------------------
     # Dashboards over RPC
     # ------------------------------------------------------------------

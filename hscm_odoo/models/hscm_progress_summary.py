@@ -266,13 +266,9 @@ class HscmProgressSummary(models.Model):
         handed_in = defaultdict(list)
         for (type_id, level, rule, school_id, staff_id, department_id, group_id, class_ids, week, month, semester,
              state, submitted_on, approved_on, is_late) in self.env.cr.fetchall():
-            period = records_owed.Period(week=week if rule == "weekly_before" else None,
-                                         month=month if rule in records_owed.MONTHLY_RULES else None,
-                                         semester=int(semester) if rule == "semester_end" and semester else None)
+            period = records_owed.period_of(rule, week, month, semester)
             submitted = status_tools.Submitted(state, submitted_on, approved_on, is_late)
-            owners = {"teacher": [("staff", staff_id)], "department": [("department", department_id)],
-                      "group": [("group", group_id)], "class": [("class", c) for c in class_ids]
-                      }.get(level, [("school", school_id)])
+            owners = records_owed.owner_keys(level, school_id, staff_id, department_id, group_id, class_ids)
             for owner in owners:
                 handed_in[(type_id, owner, records_owed.period_key(period))].append(submitted)
         return handed_in

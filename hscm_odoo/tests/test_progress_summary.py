@@ -145,6 +145,30 @@ class TestProgressSummary(SummaryCase, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
+class TestOwedRecords(SummaryCase, TransactionCase):
+
+    def test_what_each_person_still_owes(self):
+        plan = self.env.ref("hscm_odoo.dossier_type_department_activity_plan")
+        own = self.env.ref("hscm_odoo.dossier_type_teacher_education_plan")
+        (plan | own).track_owed = True
+        weeks = self.year._teaching_weeks()
+        due = plan._policy_for(self.s1)._compute_deadline(Period(), weeks, self.year.first_semester_weeks)
+        now = due.astimezone(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=1)
+
+        def owed(user, staff):
+            return {(t.code, c.status) for t, _p, _d, c in
+                    self.env["hscm.progress"].with_user(user)._owed_records_of(staff, now=now)}
+
+        self.assertEqual(owed(self.head, self.staff["head"]), {("department_activity_plan", "missing"),
+                                                                ("teacher_education_plan", "missing")})
+        self.assertEqual(owed(self.teacher, self.staff["teacher"]), {("teacher_education_plan", "missing")},
+                         "a teacher does not owe the department's plan")
+        self.assertEqual(owed(self.teacher_k2, self.staff["teacher_k2"]), set(), "no teaching assignment: no plan owed")
+        # two months later the yearly plan is out of the window
+        self.assertEqual(self.env["hscm.progress"]._owed_records_of(self.staff["head"], now=now + dt.timedelta(days=90)), [])
+
+
+@tagged("post_install", "-at_install")
 class TestProgressSummaryAccess(SummaryCase, TransactionCase):
 
     @classmethod

@@ -86,6 +86,28 @@ def period_key(period):
     return ("year",)
 
 
+def period_of(rule, week=None, month=None, semester=None):
+    """The period a dossier handed in under ``rule`` settles, from its
+    fields (the ones the rule does not use are ignored)."""
+    return Period(week=week or None if rule == "weekly_before" else None,
+                  month=month or None if rule in MONTHLY_RULES else None,
+                  semester=int(semester) if rule == "semester_end" and semester else None)
+
+
+def owner_keys(level, school_id=None, staff_id=None, department_id=None, group_id=None, class_ids=()):
+    """The owner units a dossier of an ``owner_level`` type speaks for: its
+    teacher, department, subject group, each of its classes, or its school."""
+    if level == "teacher":
+        return [("staff", staff_id)]
+    if level == "department":
+        return [("department", department_id)]
+    if level == "group":
+        return [("group", group_id)]
+    if level == "class":
+        return [("class", class_id) for class_id in class_ids]
+    return [("school", school_id)]
+
+
 def owed_records(type_id, rule, owners, weeks):
     """Every :class:`OwedRecord` of one type: each owner for each period."""
     periods = periods_for_rule(rule, weeks)
@@ -107,5 +129,5 @@ def week_of_deadline(deadline, weeks):
     return chosen
 
 
-__all__ = ["MONTHLY_RULES", "OwedRecord", "UNTRACKED_RULES", "owed_records", "period_key", "periods_for_rule",
-           "week_of_deadline"]
+__all__ = ["MONTHLY_RULES", "OwedRecord", "UNTRACKED_RULES", "owed_records", "owner_keys", "period_key",
+           "period_of", "periods_for_rule", "week_of_deadline"]

@@ -58,3 +58,18 @@ def test_week_of_a_deadline():
     assert ro.week_of_deadline(dt.datetime(2026, 8, 1, tzinfo=sc.VN_TZ), WEEKS) == 1
     assert ro.week_of_deadline(dt.datetime(2027, 8, 1, tzinfo=sc.VN_TZ), WEEKS) == 35
     assert ro.week_of_deadline(None, WEEKS) is None
+
+
+def test_the_period_a_dossier_settles():
+    assert ro.period_of("weekly_before", week=4, month=D(2026, 10, 9)) == dl.Period(week=4)
+    assert ro.period_of("monthly_last_day", week=4, month=D(2026, 10, 9)) == dl.Period(month=D(2026, 10, 9))
+    assert ro.period_of("semester_end", week=4, semester="2") == dl.Period(semester=2)
+    assert ro.period_of("yearly_date", week=4, month=D(2026, 10, 9), semester="1") == dl.Period()
+
+
+def test_owner_keys_by_level():
+    assert ro.owner_keys("teacher", 1, staff_id=5) == [("staff", 5)]
+    assert ro.owner_keys("department", 1, department_id=3) == [("department", 3)]
+    assert ro.owner_keys("group", 1, group_id=2) == [("group", 2)]
+    assert ro.owner_keys("class", 1, class_ids=[7, 8]) == [("class", 7), ("class", 8)]
+    assert ro.owner_keys("school", 1) == ro.owner_keys("office", 1) == [("school", 1)]
