@@ -13,31 +13,18 @@ target is 5 ms + 1x the SHA-256 time of the same bytes.
 
 import argparse
 import hashlib
-import importlib.util
 import io
 import os
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TOOLS = ROOT / "hscm_odoo" / "tools"
+from tools_loader import tools
 
 
 def load_tools():
-    """Import hscm_odoo/tools as the package ``hscm_tools`` (no Odoo needed)."""
-    if "hscm_tools" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "hscm_tools", TOOLS / "__init__.py", submodule_search_locations=[str(TOOLS)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["hscm_tools"] = module
-        spec.loader.exec_module(module)
-    from hscm_tools import file_check, file_sandbox
-
-    return file_check, file_sandbox
+    """``file_check`` and ``file_sandbox`` of hscm_odoo/tools (no Odoo needed)."""
+    return tools("file_check", "file_sandbox")
 
 
 # ---------------------------------------------------------------------------

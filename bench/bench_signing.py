@@ -31,7 +31,6 @@ It prints figures and asserts nothing: timings on a shared machine vary.
 import argparse
 import datetime as dt
 import hashlib
-import importlib.util
 import os
 import statistics
 import sys
@@ -39,27 +38,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TOOLS = ROOT / "hscm_odoo" / "tools"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_file_check import lesson_plan_pdf  # noqa: E402  (reportlab PDFs)
+from tools_loader import tools  # noqa: E402
 
 PASSPHRASE = b"bench-p12"
-
-
-def load_tools():
-    """Import hscm_odoo/tools as the package ``hscm_tools`` (no Odoo needed)."""
-    if "hscm_tools" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "hscm_tools", TOOLS / "__init__.py", submodule_search_locations=[str(TOOLS)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["hscm_tools"] = module
-        spec.loader.exec_module(module)
-    from hscm_tools import org_ca, pades, pades_verify, signing_methods
-
-    return org_ca, pades, pades_verify, signing_methods
 
 
 # ---------------------------------------------------------------------------
@@ -142,7 +126,8 @@ def main(argv=None):
     parser.add_argument("--distinct", type=int, default=10,
                         help="distinct 5 MB lesson plans built for the batch")
     args = parser.parse_args(argv)
-    org_ca, pades, pades_verify, signing_methods = load_tools()
+    org_ca, pades, pades_verify, signing_methods = tools("org_ca", "pades", "pades_verify",
+                                                          "signing_methods")
     sizes = [float(s) for s in args.sizes.split(",")]
 
     print("Throwaway CA and a staff PKCS#12 ...", flush=True)

@@ -10,21 +10,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "hscm_odoo" / "tools"
-
-if "hscm_tools" not in sys.modules:
-    spec = importlib.util.spec_from_file_location(
-        "hscm_tools", TOOLS / "__init__.py", submodule_search_locations=[str(TOOLS)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hscm_tools"] = module
-    spec.loader.exec_module(module)
-
 DOUBLES = ROOT / "hscm_odoo" / "tests" / "doubles"
 
-if "hscm_doubles" not in sys.modules:
-    spec = importlib.util.spec_from_file_location(
-        "hscm_doubles", DOUBLES / "__init__.py", submodule_search_locations=[str(DOUBLES)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hscm_doubles"] = module
-    spec.loader.exec_module(module)
+
+def _load_package(name: str, folder: Path):
+    """Import the package in ``folder`` as ``name``, without its parents."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+_load_package("hscm_tools", TOOLS)
+_load_package("hscm_doubles", DOUBLES)

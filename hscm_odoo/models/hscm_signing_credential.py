@@ -50,7 +50,16 @@ class HscmSigningCredential(models.Model):
     pkcs11_token_label = fields.Char(string="Token label")
     pkcs11_key_label = fields.Char(string="Key label")
     pkcs11_cert_label = fields.Char(string="Certificate label")
-    csc_url = fields.Char(string="Service address", help="Base URL of the CSC API, e.g. https://rs.example.vn/csc/v1")
+    csc_url = fields.Char(string="Service address",
+                          help="Base URL of the service, before /csc/v1 or /csc/v2, e.g. https://rs.example.vn")
+    csc_api_version = fields.Selection([
+        ("auto", "Detect from the service"),
+        ("v1", "CSC API v1 (1.0.4.0)"),
+        ("v2", "CSC API v2 (2.0.0.2)"),
+    ], string="API version", default="auto", required=True,
+        help="Detect: CSC API v2 when the service's info method says so, else v1. With v2 the service "
+             "account and its password are the OAuth 2.0 client id and secret, unless the service asks "
+             "for HTTP Basic.")
     csc_username = fields.Char(string="Service account")
     csc_credential_id = fields.Char(string="Credential id")
     revoked_on = fields.Datetime(readonly=True, copy=False)
@@ -143,7 +152,7 @@ class HscmSigningCredential(models.Model):
             timeout = self.env["hscm.dossier"]._network_timeout()
             return signing_methods.CscMethod(self.csc_url, username=self.csc_username, password=password,
                                              credential_id=self.csc_credential_id or None, pin=pin,
-                                             timeout=timeout)
+                                             timeout=timeout, api_version=self.csc_api_version or "auto")
         raise UserError(self.env._("This certificate signs on your own device: prepare the signature "
                                    "there, then send its value back."))
 

@@ -242,6 +242,40 @@ class TestSignatures(SigningCase, TransactionCase):
         self.assertEqual(methods, ["pkcs11", "csc"])
         self.assertEqual(plan.verify_signatures()["verdict"], "valid")
 
+    def test_remote_signing_csc_api_v2(self):
+        """The vice principal signs through a service speaking only CSC API
+        v2 (OAuth 2.0 client credentials, authData, hashes); a wrong client
+        secret or PIN changes nothing."""
+        vp_key, vp_cert = self.p12_key(self.vp)
+        vp_der = vp_cert.public_bytes(Encoding.DER)
+        ca_der = base64.b64decode(self.ca.certificate)
+        with CscTestServer([CscCredential("vp-v2", vp_key, [vp_der, ca_der], "2468")],
+                           username="vp.oauth-client", password="bi-mat", versions=("v2",)) as csc:
+            credential = self.env["hscm.signing.credential"].with_user(self.vp).create({
+                "method": "csc", "certificate": base64.b64encode(vp_der), "sequence": 1,
+                "csc_url": csc.url, "csc_api_version": "v2", "csc_username": "vp.oauth-client"})
+            self.assertEqual(self.env["hscm.signing.credential"]._for_user(self.vp), credential)
+            plan = self.submitted_plan()
+            self.approve(plan, self.head)
+            before = plan.file_sha256
+            for wrong in ("sai-bi-mat:2468", "bi-mat:1357"):
+                with self.assertRaisesRegex(UserError, "passphrase or PIN"):
+                    self.approve(plan, self.vp, passphrase=wrong)
+                self.assertEqual((plan.state, plan.file_sha256), ("submitted", before))
+            csc.calls.clear()
+            self.approve(plan, self.vp, passphrase="bi-mat:2468")
+            # spoken in v2: OAuth 2.0 token, never the v1 login; one SAD, one signHash
+            self.assertEqual(csc.calls[:3], ["info", "oauth2/token", "credentials/list"])
+            self.assertNotIn("auth/login", csc.calls)
+            self.assertEqual(csc.calls[-2:], ["credentials/authorize", "signatures/signHash"])
+            self.assertEqual(csc.calls.count("signatures/signHash"), 1)
+        self.assertEqual(plan.state, "approved")
+        step = plan.approval_ids.filtered(lambda s: s.state == "approved").sorted("sequence")[-1]
+        self.assertEqual((step.signature_method, step.signer_cert_sha256), ("csc", credential.cert_sha256))
+        report = plan.verify_signatures()
+        self.assertEqual(report["verdict"], "valid", report["reasons"])
+        self.assertEqual(report["signatures"][-1]["signer_sha256"], credential.cert_sha256)
+
     def _chain(self, roles):
         template = self.env["hscm.approval.template"].create({
             "name": " → ".join(roles), "code": "test_" + "_".join(roles),

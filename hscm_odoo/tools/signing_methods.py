@@ -12,8 +12,9 @@ incremental update, the input bytes an exact prefix of the output.
     archives, only their certificates differ.
 ``Pkcs11Method(module_path, token_label, pin, key_label, cert_label=None)``
     a key that never leaves a PKCS#11 token or HSM (USB token, SoftHSM2).
-``CscMethod(base_url, username=, password=, pin=, ...)``
-    a remote signing service speaking the Cloud Signature Consortium API v1.
+``CscMethod(base_url, username=, password=, pin=, api_version=, ...)``
+    a remote signing service speaking the Cloud Signature Consortium API v1
+    (1.0.4.0) or v2 (2.0.0.2), chosen or detected from the service's ``info``.
 ``prepare_deferred(...)`` / ``finish_deferred(...)``
     the user's own device signs: the server prepares the document and the
     CMS signed attributes, the device signs them, the server checks the
@@ -375,31 +376,53 @@ class Pkcs11Method(SigningMethod):
 # Cloud Signature Consortium API (remote signing)
 # --------------------------------------------------------------------------
 
-# CSC error codes meaning "the PIN/OTP was wrong" (v1: invalid_pin/invalid_otp,
-# v2: invalid_authentication_data).
+# CSC error codes meaning "the PIN/OTP was wrong" (invalid_pin/invalid_otp in
+# both versions; some v2 services answer invalid_authentication_data).
 _CSC_SECRET_ERRORS = frozenset({"invalid_pin", "invalid_otp", "invalid_authentication_data"})
+# OAuth 2.0 token errors (RFC 6749 §5.2) meaning "wrong client id or secret".
+_OAUTH_SECRET_ERRORS = frozenset({"invalid_client", "invalid_grant", "unauthorized_client"})
+
+CSC_API_VERSIONS = ("v1", "v2")
+SHA256_OID = algos.DigestAlgorithmId(DIGEST_ALGORITHM).dotted
 
 
 class _CscApi:
-    """JSON calls to one CSC v1 service, each with its own timeout, every
-    failure turned into a :class:`SigningError`."""
+    """Calls to one CSC service (API ``version`` v1 or v2), each with its own
+    timeout, every failure turned into a :class:`SigningError`."""
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, timeout: float):
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, timeout: float,
+                 version: str = "v1"):
         self.http = http
         self.base_url = base_url
         self.timeout = timeout
+        self.version = version
 
     async def call(self, method: str, body: dict, *, token: str | None = None,
                    basic: tuple[str, str] | None = None) -> dict:
-        """POST ``body`` to ``method`` with a bearer ``token`` or HTTP Basic
-        ``(user, password)``; the JSON object answered."""
-        url = f"{self.base_url}/csc/v1/{method}"
+        """POST ``body`` as JSON to ``method`` with a bearer ``token`` or HTTP
+        Basic ``(user, password)``; the JSON object answered."""
         if basic is not None:
             headers = {"Authorization": "Basic " + _b64(":".join(basic).encode("utf-8"))}
         else:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self._post(method, f"{self.base_url}/csc/{self.version}/{method}",
+                                headers=headers, json=body)
+
+    async def oauth2_token(self, url: str, client_id: str, client_secret: str) -> str:
+        """An access token from the OAuth 2.0 token endpoint ``url``
+        (client credentials grant, form-encoded as RFC 6749 §4.4 asks)."""
+        answer = await self._post("oauth2/token", url, headers={}, data={
+            "grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": client_secret})
+        token = answer.get("access_token")
+        token_type = answer.get("token_type", "Bearer")
+        if not isinstance(token, str) or not token or str(token_type).lower() != "bearer":
+            raise SigningError("bad_response", "The signing service sent no access token")
+        return token
+
+    async def _post(self, method: str, url: str, *, headers: dict, **payload) -> dict:
         try:
-            async with self.http.post(url, json=body, headers=headers,
+            async with self.http.post(url, headers=headers, **payload,
                                       timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
                 status = resp.status
                 raw = await resp.read()
@@ -431,6 +454,9 @@ class _CscApi:
         if method == "auth/login" and (status == 401 or error == "authentication_error"):
             return SigningError("wrong_secret", "The signing service refused the user name "
                                 "or password", detail=description)
+        if method == "oauth2/token" and (status == 401 or error in _OAUTH_SECRET_ERRORS):
+            return SigningError("wrong_secret", "The signing service refused the client id "
+                                "or secret", detail=description)
         if method == "credentials/authorize" and error in _CSC_SECRET_ERRORS:
             return SigningError("wrong_secret", "The signing service refused the PIN",
                                 detail=description)
@@ -439,11 +465,17 @@ class _CscApi:
                             f"The signing service refused the request ({method}): {reason}",
                             detail=description)
 
-    async def credential_info(self, session_info: CSCServiceSessionInfo) -> CSCCredentialInfo:
-        data = await self.call("credentials/info", {
-            "credentialID": session_info.credential_id, "certificates": "chain",
-            "certInfo": False,
-        }, token=session_info.oauth_token)
+    async def credential_info(self, session_info: CSCServiceSessionInfo,
+                              listed: dict | None = None) -> CSCCredentialInfo:
+        """The credential, from ``credentials/info`` or from its entry
+        ``listed`` in a v2 ``credentials/list`` answer (``credentialInfos``)."""
+        data = listed
+        if data is None:
+            body = {"credentialID": session_info.credential_id, "certificates": "chain",
+                    "certInfo": False}
+            if self.version == "v2":
+                body["authInfo"] = True
+            data = await self.call("credentials/info", body, token=session_info.oauth_token)
         try:
             certs = [asn1_x509.Certificate.load(_unb64(c))
                      for c in data["cert"]["certificates"]]
@@ -454,21 +486,53 @@ class _CscApi:
             batch = int(data["multisign"])
             scal = int(data.get("SCAL", 1))
             status = data["key"].get("status", "enabled")
-        except (KeyError, TypeError, ValueError, binascii.Error) as e:
+            # v1: authMode; v2: auth/mode (explicit when absent)
+            auth = data.get("auth") or {}
+            mode = auth.get("mode") if isinstance(auth, dict) else None
+            mode = mode or data.get("authMode") or "explicit"
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as e:
             raise SigningError("bad_response", "The signing service sent unreadable "
                                "credential information") from e
         if not certs:
             raise SigningError("bad_response", "The signing service sent no certificate")
         if status != "enabled":
             raise SigningError("remote_refused", "The signing key is disabled at the service")
+        if mode == "oauth2code":
+            raise SigningError("remote_refused", "The signing service authorizes this "
+                               "credential only in the holder's browser (oauth2code), which "
+                               "server-side approval cannot do")
         return CSCCredentialInfo(
             signing_cert=certs[0], chain=certs[1:], supported_mechanisms=mechanisms,
             max_batch_size=batch, hash_pinning_required=scal == 2, response_data=data,
         )
 
 
+def _pin_object_id(credential: CSCCredentialInfo) -> str:
+    """The ``authData`` id under which a v2 service wants the PIN: the id of
+    the credential's ``Password`` auth object (``PIN`` when not described)."""
+    auth = credential.response_data.get("auth")
+    objects = auth.get("objects") if isinstance(auth, dict) else None
+    for obj in objects if isinstance(objects, list) else ():
+        if isinstance(obj, dict) and obj.get("type") == "Password" \
+                and isinstance(obj.get("id"), str):
+            return obj["id"]
+    return "PIN"
+
+
+def _v2_request(body: dict) -> dict:
+    """A v1 ``credentials/authorize`` or ``signatures/signHash`` body with
+    the v2 names: ``hash`` → ``hashes``, ``hashAlgo`` → ``hashAlgorithmOID``
+    (always sent; SHA-256 unless the body names another)."""
+    body = dict(body)
+    if "hash" in body:
+        body["hashes"] = body.pop("hash")
+    body["hashAlgorithmOID"] = body.pop("hashAlgo", SHA256_OID)
+    return body
+
+
 class _PinAuthorization(CSCAuthorizationManager):
-    """``credentials/authorize`` with the PIN, the SAD bound to the hashes."""
+    """``credentials/authorize`` with the PIN, the SAD bound to the hashes
+    (v1: ``PIN``; v2: ``authData`` with the credential's PIN object id)."""
 
     def __init__(self, session_info, credential_info, api: _CscApi, pin: str):
         super().__init__(session_info, credential_info)
@@ -476,7 +540,12 @@ class _PinAuthorization(CSCAuthorizationManager):
         self._pin = pin
 
     async def authorize_signature(self, hash_b64s):
-        body = self.format_csc_auth_request(pin=self._pin, hash_b64s=hash_b64s)
+        if self._api.version == "v1":
+            body = self.format_csc_auth_request(pin=self._pin, hash_b64s=hash_b64s)
+        else:
+            body = _v2_request(self.format_csc_auth_request(hash_b64s=hash_b64s))
+            body["authData"] = [{"id": _pin_object_id(self.credential_info),
+                                 "value": self._pin}]
         data = await self._api.call("credentials/authorize", body,
                                     token=self.csc_session_info.oauth_token)
         try:
@@ -503,6 +572,8 @@ class _CscSigner(CSCSigner):
         digest = hashlib.new(digest_algorithm, data).digest()
         request = await self.format_csc_signing_req(
             [_b64(digest)], digest_algorithm)
+        if self._api.version == "v2":
+            request = _v2_request(request)
         answer = await self._api.call("signatures/signHash", request,
                                       token=self.auth_manager.csc_session_info.oauth_token)
         try:
@@ -516,57 +587,123 @@ class _CscSigner(CSCSigner):
 
 
 class CscMethod(SigningMethod):
-    """A credential at a remote signing service (Cloud Signature Consortium
-    API v1: ``auth/login`` with HTTP Basic, ``credentials/authorize`` with the
-    PIN, SCAL 2 hash binding, ``signatures/signHash``).
+    """A credential at a remote signing service speaking the Cloud Signature
+    Consortium API.
 
-    ``credential_id`` defaults to the first one ``credentials/list`` gives.
-    Every HTTP call is limited to ``timeout`` seconds. Each :meth:`sign` runs
-    its own event loop, so call it from ordinary (not async) code.
+    - v1 (1.0.4.0): ``auth/login`` with HTTP Basic, ``credentials/list``,
+      ``credentials/info``, ``credentials/authorize`` with the ``PIN`` and the
+      ``hash`` list (SCAL 2), ``signatures/signHash``.
+    - v2 (2.0.0.2): ``info`` says how to log in (``authType``):
+      ``oauth2client`` → ``oauth2/token`` with the client credentials grant
+      (``username``/``password`` are the client id and secret), ``basic`` →
+      ``auth/login``; ``credentials/list`` with ``credentialInfo`` returns the
+      credential at once; ``credentials/authorize`` takes ``numSignatures``,
+      ``hashes``, ``hashAlgorithmOID`` and the PIN in ``authData``;
+      ``signatures/signHash`` takes ``hashes`` and ``hashAlgorithmOID``.
+    - ``auto``: v2 when ``info`` under ``/csc/v2/`` answers with ``specs``
+      2.x, else v1. :attr:`version_used` says which one was spoken.
+
+    ``base_url`` is the part before ``/csc/v1/`` (a trailing ``/csc/v1`` or
+    ``/csc/v2`` is ignored). ``credential_id`` defaults to the first one
+    ``credentials/list`` gives. Every HTTP call is limited to ``timeout``
+    seconds. Each :meth:`sign` runs its own event loop, so call it from
+    ordinary (not async) code.
     """
 
     def __init__(self, base_url: str, *, username: str, password: str,
                  credential_id: str | None = None, pin: str, timeout: float = 10.0,
                  api_version: str = "v1"):
-        if api_version != "v1":
-            # v2 renames request fields (hash → hashes, hashAlgo →
-            # hashAlgorithmOID) and replaces PIN by authData.
-            raise ValueError(f"Unsupported CSC API version {api_version!r}: only v1")
-        self.base_url = base_url.rstrip("/")
+        if api_version not in (*CSC_API_VERSIONS, "auto"):
+            raise ValueError(f"Unsupported CSC API version {api_version!r}")
+        base_url = base_url.rstrip("/")
+        for suffix in ("/csc/v1", "/csc/v2"):
+            base_url = base_url.removesuffix(suffix)
+        self.base_url = base_url
         self.username = username
         self._password = password
         self.credential_id = credential_id
         self._pin = pin
         self.timeout = timeout
+        self.api_version = api_version
+        self.version_used: str | None = None
         self._credential: CSCCredentialInfo | None = None
 
     def __repr__(self):  # no password, no PIN
-        return f"CscMethod({self.base_url!r}, username={self.username!r})"
+        return (f"CscMethod({self.base_url!r}, username={self.username!r}, "
+                f"api_version={self.api_version!r})")
 
-    async def _connect(self, api: _CscApi):
-        """Log in and read the credential: (session info, credential info)."""
+    async def _v2_info(self, api: _CscApi) -> dict | None:
+        """The v2 ``info`` answer; ``None`` in ``auto`` mode when the service
+        does not speak v2."""
+        try:
+            info = await api.call("info", {})
+        except SigningError as e:
+            if self.api_version == "auto" and e.code == "remote_refused":
+                return None  # no /csc/v2/ here (404 or similar)
+            raise
+        specs = info.get("specs")
+        if isinstance(specs, str) and specs.startswith("2."):
+            return info
+        if self.api_version == "auto":
+            return None
+        raise SigningError("bad_response", "The signing service does not speak CSC API v2 "
+                           f"(specs {specs!r})")
+
+    async def _login(self, api: _CscApi, info: dict | None) -> str:
+        """An access token: v1 ``auth/login``; v2 as ``info`` asks."""
+        auth_types = info.get("authType") if info else ["basic"]
+        auth_types = auth_types if isinstance(auth_types, list) else []
+        if api.version == "v2" and "oauth2client" in auth_types:
+            oauth2 = info.get("oauth2")
+            oauth2 = oauth2 if isinstance(oauth2, str) and oauth2 \
+                else f"{self.base_url}/csc/v2"
+            return await api.oauth2_token(f"{oauth2.rstrip('/')}/oauth2/token",
+                                          self.username, self._password)
+        if "basic" not in auth_types:
+            raise SigningError("remote_refused", "The signing service offers no supported way "
+                               f"to log in (it offers {', '.join(map(str, auth_types))})")
         login = await api.call("auth/login", {"rememberMe": False},
                                basic=(self.username, self._password))
         token = login.get("access_token")
         if not isinstance(token, str) or not token:
             raise SigningError("bad_response", "The signing service sent no access token")
-        credential_id = self.credential_id
+        return token
+
+    async def _connect(self, http) -> tuple[_CscApi, CSCServiceSessionInfo, CSCCredentialInfo]:
+        """Choose the version, log in and read the credential."""
+        api = _CscApi(http, self.base_url, self.timeout,
+                      "v1" if self.api_version == "v1" else "v2")
+        info = await self._v2_info(api) if api.version == "v2" else None
+        if info is None:
+            api.version = "v1"
+        self.version_used = api.version
+        token = await self._login(api, info)
+        credential_id, listed = self.credential_id, None
         if credential_id is None:
-            listed = await api.call("credentials/list", {}, token=token)
-            ids = listed.get("credentialIDs")
+            body = {}
+            if api.version == "v2":  # the credential's details in the same answer
+                body = {"credentialInfo": True, "certificates": "chain", "certInfo": False,
+                        "authInfo": True}
+            answer = await api.call("credentials/list", body, token=token)
+            ids = answer.get("credentialIDs")
             if not isinstance(ids, list) or not ids or not isinstance(ids[0], str):
                 raise SigningError("remote_refused",
                                    "The signing service lists no credential for this user")
             credential_id = self.credential_id = ids[0]
-        session_info = CSCServiceSessionInfo(self.base_url, credential_id, oauth_token=token)
-        self._credential = await api.credential_info(session_info)
-        return session_info, self._credential
+            infos = answer.get("credentialInfos")
+            listed = next((i for i in infos if isinstance(i, dict)
+                           and i.get("credentialID") == credential_id), None) \
+                if api.version == "v2" and isinstance(infos, list) else None
+        session_info = CSCServiceSessionInfo(self.base_url, credential_id, oauth_token=token,
+                                             api_ver=api.version)
+        self._credential = await api.credential_info(session_info, listed)
+        return api, session_info, self._credential
 
     def _credential_info(self) -> CSCCredentialInfo:
         if self._credential is None:
             async def fetch():
                 async with aiohttp.ClientSession() as http:
-                    await self._connect(_CscApi(http, self.base_url, self.timeout))
+                    await self._connect(http)
             asyncio.run(fetch())
         return self._credential
 
@@ -579,8 +716,7 @@ class CscMethod(SigningMethod):
     def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None):
         async def run():
             async with aiohttp.ClientSession() as http:
-                api = _CscApi(http, self.base_url, self.timeout)
-                session_info, credential = await self._connect(api)
+                api, session_info, credential = await self._connect(http)
                 _signature_key(check_certificate(_der(credential.signing_cert)))
                 signer = _CscSigner(http, _PinAuthorization(session_info, credential, api,
                                                             self._pin), api)

@@ -1,74 +1,29 @@
 """PAdES signing helpers: incremental signatures, Vietnamese stamp, summary."""
 
-import datetime as dt
 import hashlib
 import io
 import subprocess
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pki_fixtures import NOW, dummy_timestamper, fingerprint, make_cert, make_pdf, make_pkcs12
+from pki_fixtures import make_root, rsa_key
 
 from hscm_tools import pades
 
 PASS = b"demo"
-NOW = dt.datetime.now(dt.timezone.utc)
-
-
-def _name(cn):
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "THCS Demo"),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])
-
-
-def _cert(subject_cn, key, issuer_cn, issuer_key, *, ca, eku=None):
-    b = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject_cn))
-        .issuer_name(_name(issuer_cn))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=1))
-        .not_valid_after(NOW + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca, content_commitment=not ca, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=ca,
-                crl_sign=ca, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-    )
-    if eku:
-        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
-    return b.sign(issuer_key, hashes.SHA256())
 
 
 @pytest.fixture(scope="module")
 def pki():
-    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root = _cert("Demo Root CA", root_key, "Demo Root CA", root_key, ca=True)
+    root, root_key = make_root()
     out = {"root": root, "root_key": root_key}
     for tag, cn in (("lan", "Phạm Thị Lan Anh"), ("minh", "Nguyễn Văn Minh")):
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        cert = _cert(cn, key, "Demo Root CA", root_key, ca=False)
-        p12 = pkcs12.serialize_key_and_certificates(
-            tag.encode(), key, cert, [root],
-            serialization.BestAvailableEncryption(PASS),
-        )
+        key = rsa_key()
+        cert = make_cert(cn, key, root_key)
         out[tag] = {
-            "p12": p12,
+            "p12": make_pkcs12(tag.encode(), key, cert, [root], PASS),
             "cn": cn,
-            "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+            "sha256": fingerprint(cert),
         }
     return out
 
@@ -79,23 +34,7 @@ def signers(pki):
 
 
 def _pdf(pages=2, marker=b"KEHOACHBAIDAY"):
-    w = PdfWriter()
-    for i in range(pages):
-        page = w.add_blank_page(width=595, height=842)
-        stream = DecodedStreamObject()
-        stream.set_data(b"BT /F1 18 Tf 72 760 Td (" + marker + b" page %d) Tj ET" % (i + 1))
-        font = DictionaryObject({
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        })
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Font"): DictionaryObject({NameObject("/F1"): w._add_object(font)})
-        })
-        page[NameObject("/Contents")] = w._add_object(stream)
-    buf = io.BytesIO()
-    w.write(buf)
-    return buf.getvalue()
+    return make_pdf(pages, marker)
 
 
 LAN_STAMP = pades.StampText(
@@ -206,24 +145,7 @@ def test_duplicate_field_name_refused(signers, signed_once):
 
 
 def test_invisible_signature_with_timestamp_is_b_t(pki, signers):
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko.sign.timestamps import DummyTimeStamper
-    from pyhanko.sign.general import load_private_key_from_pemder_data
-
-    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    tsa = _cert("Demo TSA", tsa_key, "Demo Root CA", pki["root_key"], ca=False,
-                eku=[ExtendedKeyUsageOID.TIME_STAMPING])
-    stamper = DummyTimeStamper(
-        tsa_cert=asn1_x509.Certificate.load(tsa.public_bytes(serialization.Encoding.DER)),
-        tsa_key=load_private_key_from_pemder_data(
-            tsa_key.private_bytes(serialization.Encoding.PEM,
-                                  serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()),
-            passphrase=None,
-        ),
-        certs_to_embed=[asn1_x509.Certificate.load(
-            pki["root"].public_bytes(serialization.Encoding.DER))],
-    )
+    stamper = dummy_timestamper(pki["root"], pki["root_key"])
     original = _pdf(pages=1)
     signed = pades.sign_pdf(original, signers["lan"], field_name="GiaoVien",
                             stamp=None, timestamper=stamper)

@@ -10,7 +10,6 @@ on an honest plan signed by two approvers, then verified in both modes:
 Both must say ``'invalid'`` with a reason naming what happened.
 """
 
-import datetime as dt
 import hashlib
 import io
 import multiprocessing
@@ -26,16 +25,15 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pki_fixtures import NOW, make_pdf, org_with_staff
+from pypdf import PdfReader
 
-from hscm_tools import org_ca, pades
+from hscm_tools import pades
 from hscm_tools.pades_verify import ExpectedSignature as E
 from hscm_tools.pades_verify import verify_pdf
 
 CA_PASS = b"ca-secret"
 P12_PASS = b"p12-secret"
-NOW = dt.datetime.now(dt.timezone.utc)
 SHADOW_TEXT = b"SHADOW PLAN"
 
 
@@ -45,36 +43,14 @@ SHADOW_TEXT = b"SHADOW PLAN"
 
 
 def _pdf(pages=2) -> bytes:
-    w = PdfWriter()
-    font = w._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    }))
-    for i in range(pages):
-        page = w.add_blank_page(width=595, height=842)
-        stream = DecodedStreamObject()
-        stream.set_data(b"BT /F1 18 Tf 72 760 Td (KE HOACH BAI DAY page %d) Tj ET" % (i + 1))
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})
-        })
-        page[NameObject("/Contents")] = w._add_object(stream)
-    buf = io.BytesIO()
-    w.write(buf)
-    return buf.getvalue()
+    return make_pdf(pages, shared_font=True)
 
 
 @pytest.fixture(scope="module")
 def org():
-    ca = org_ca.create_ca("CA Trường THCS Demo", "Trường THCS Demo", key_passphrase=CA_PASS)
-    people = {}
-    for tag, cn in (("lan", "Phạm Thị Lan Anh"), ("minh", "Nguyễn Văn Minh"),
-                    ("hoa", "Trần Thị Hoa")):  # Hoa: a colleague, trusted, not an approver
-        issued = org_ca.issue_certificate(ca, CA_PASS, common_name=cn, organisation="THCS Demo",
-                                          p12_passphrase=P12_PASS,
-                                          now=NOW - dt.timedelta(days=3))
-        people[tag] = (issued, pades.load_pkcs12_signer(issued.pkcs12, P12_PASS), cn)
-    return ca, people
+    return org_with_staff({"lan": "Phạm Thị Lan Anh", "minh": "Nguyễn Văn Minh",
+                           "hoa": "Trần Thị Hoa"},  # Hoa: a colleague, trusted, not an approver
+                          ca_passphrase=CA_PASS, p12_passphrase=P12_PASS)
 
 
 def _sign(pdf, org, who, field_name):

@@ -16,8 +16,7 @@ from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pki_fixtures import NOW, make_pdf, org_with_staff
 
 from hscm_doubles.test_pki import LocalPki
 from hscm_tools import org_ca, pades
@@ -26,27 +25,10 @@ from hscm_tools.pades_verify import verify_pdf
 
 CA_PASS = b"ca-secret"
 P12_PASS = b"p12-secret"
-NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def _pdf(pages=2):
-    w = PdfWriter()
-    for i in range(pages):
-        page = w.add_blank_page(width=595, height=842)
-        stream = DecodedStreamObject()
-        stream.set_data(b"BT /F1 18 Tf 72 760 Td (KE HOACH BAI DAY page %d) Tj ET" % (i + 1))
-        font = DictionaryObject({
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        })
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Font"): DictionaryObject({NameObject("/F1"): w._add_object(font)})
-        })
-        page[NameObject("/Contents")] = w._add_object(stream)
-    buf = io.BytesIO()
-    w.write(buf)
-    return buf.getvalue()
+    return make_pdf(pages)
 
 
 def _versions(*docs):
@@ -110,14 +92,9 @@ def _fill_text_field(pdf: bytes, text: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def org():
-    ca = org_ca.create_ca("CA Trường THCS Demo", "Trường THCS Demo", key_passphrase=CA_PASS)
-    people = {}
-    for tag, cn in (("lan", "Phạm Thị Lan Anh"), ("minh", "Nguyễn Văn Minh")):
-        issued = org_ca.issue_certificate(ca, CA_PASS, common_name=cn, organisation="THCS Demo",
-                                          p12_passphrase=P12_PASS,
-                                          now=NOW - dt.timedelta(days=3))
-        people[tag] = (issued, pades.load_pkcs12_signer(issued.pkcs12, P12_PASS))
-    return ca, people
+    """The CA and {tag: (issued certificate, signer, name)} of Lan and Minh."""
+    return org_with_staff({"lan": "Phạm Thị Lan Anh", "minh": "Nguyễn Văn Minh"},
+                          ca_passphrase=CA_PASS, p12_passphrase=P12_PASS)
 
 
 @pytest.fixture(scope="module")

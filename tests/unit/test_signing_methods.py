@@ -6,33 +6,34 @@ secret in its text.
 """
 
 import base64
-import datetime as dt
-import io
+import hashlib
 import json
 import logging
 import time
+import urllib.error
+import urllib.request
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pyhanko.sign.general import load_private_key_from_pemder_data
-from pyhanko.sign.timestamps import DummyTimeStamper
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, NameObject
+from pki_fixtures import der, dummy_timestamper, fingerprint, make_cert, make_pdf, make_pkcs12
+from pki_fixtures import make_root, rsa_key
 
-from hscm_doubles.csc_server import CscCredential, CscTestServer
+from hscm_doubles.csc_server import (
+    SAD_LIFETIME,
+    SHA256,
+    TOKEN_LIFETIME,
+    CscCredential,
+    CscTestServer,
+)
 from hscm_doubles.softhsm import SoftHsmToken
 from hscm_tools import pades
 from hscm_tools import signing_methods as sm
 
-NOW = dt.datetime.now(dt.timezone.utc)
 P12_PASSPHRASE = b"Mat-khau-P12-2026"
 TOKEN_PIN = "975310"
 CSC_USER = "lan.anh@thcs-demo.edu.vn"
@@ -42,75 +43,22 @@ STAMP = pades.StampText(name="Phạm Thị Lan Anh", position="TỔ TRƯỞNG",
                         signed_at="Đã ký: 23/11/2026 08:15")
 
 
-def _name(cn):
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "THCS Demo"),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])
-
-
-def _cert(cn, key, issuer_key, *, ca=False, eku=None, days=(-1, 365)):
-    b = (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(_name("Demo Root CA"))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW + dt.timedelta(days=days[0]))
-        .not_valid_after(NOW + dt.timedelta(days=days[1]))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca, content_commitment=not ca, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=ca,
-                crl_sign=ca, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-    )
-    if eku:
-        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
-    return b.sign(issuer_key, hashes.SHA256())
-
-
-def _der(cert):
-    return cert.public_bytes(serialization.Encoding.DER)
-
-
-def _rsa():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 @pytest.fixture(scope="module")
 def pki():
-    root_key = _rsa()
-    root = _cert("Demo Root CA", root_key, root_key, ca=True)
-    out = SimpleNamespace(root=root, root_der=_der(root), root_key=root_key)
-    for tag, cn, key in (("lan", "Phạm Thị Lan Anh", _rsa()),
-                         ("token", "Nguyễn Văn Minh", _rsa()),
-                         ("csc", "Trần Thu Hà", _rsa()),
-                         ("device", "Lê Quốc Bảo", _rsa()),
+    root, root_key = make_root()
+    out = SimpleNamespace(root=root, root_der=der(root), root_key=root_key)
+    for tag, cn, key in (("lan", "Phạm Thị Lan Anh", rsa_key()),
+                         ("token", "Nguyễn Văn Minh", rsa_key()),
+                         ("csc", "Trần Thu Hà", rsa_key()),
+                         ("device", "Lê Quốc Bảo", rsa_key()),
                          ("device_ec", "Võ Thị Mai", ec.generate_private_key(ec.SECP256R1()))):
-        cert = _cert(cn, key, root_key)
-        setattr(out, tag, SimpleNamespace(key=key, cert=cert, der=_der(cert),
-                                          sha256=cert.fingerprint(hashes.SHA256()).hex()))
-    out.p12 = pkcs12.serialize_key_and_certificates(
-        b"lan", out.lan.key, out.lan.cert, [root],
-        serialization.BestAvailableEncryption(P12_PASSPHRASE))
-    expired = _cert("Phạm Thị Lan Anh", out.lan.key, root_key, days=(-400, -35))
-    out.expired_p12 = pkcs12.serialize_key_and_certificates(
-        b"old", out.lan.key, expired, [root],
-        serialization.BestAvailableEncryption(P12_PASSPHRASE))
-    tsa_key = _rsa()
-    tsa = _cert("Demo TSA", tsa_key, root_key, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
-    out.timestamper = DummyTimeStamper(
-        tsa_cert=asn1_x509.Certificate.load(_der(tsa)),
-        tsa_key=load_private_key_from_pemder_data(
-            tsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()), passphrase=None),
-        certs_to_embed=[asn1_x509.Certificate.load(out.root_der)],
-    )
+        cert = make_cert(cn, key, root_key)
+        setattr(out, tag, SimpleNamespace(key=key, cert=cert, der=der(cert),
+                                          sha256=fingerprint(cert)))
+    out.p12 = make_pkcs12(b"lan", out.lan.key, out.lan.cert, [root], P12_PASSPHRASE)
+    expired = make_cert("Phạm Thị Lan Anh", out.lan.key, root_key, days=(-400, -35))
+    out.expired_p12 = make_pkcs12(b"old", out.lan.key, expired, [root], P12_PASSPHRASE)
+    out.timestamper = dummy_timestamper(root, root_key)
     return out
 
 
@@ -122,31 +70,56 @@ def token(pki):
 
 
 @pytest.fixture(scope="module")
-def csc_server(pki):
+def csc_servers(pki):
+    """One remote signing service per CSC API version, each speaking only it."""
     credential = CscCredential("cred-ha-01", pki.csc.key, [pki.csc.der, pki.root_der], CSC_PIN)
-    with CscTestServer([credential], username=CSC_USER, password=CSC_PASSWORD) as server:
-        yield server
+    with CscTestServer([credential], username=CSC_USER, password=CSC_PASSWORD) as v1, \
+            CscTestServer([credential], username=CSC_USER, password=CSC_PASSWORD,
+                          versions=("v2",)) as v2:
+        yield {"v1": v1, "v2": v2}
+
+
+@pytest.fixture(scope="module")
+def csc_server(csc_servers):
+    return csc_servers["v1"]
+
+
+def _cleaned(server):
+    """``server`` with no calls yet, back to normal behaviour after the test."""
+    server.calls.clear()
+    yield server
+    server.delay = 0.0
+    server.corrupt_signatures = False
+    server.token_lifetime = TOKEN_LIFETIME
+    server.sad_lifetime = SAD_LIFETIME
+    server.v2_auth_types = ["oauth2client"]
 
 
 @pytest.fixture()
-def csc_clean(csc_server):
-    """The shared server, back to normal behaviour after the test."""
-    csc_server.calls.clear()
-    yield csc_server
-    csc_server.delay = 0.0
-    csc_server.corrupt_signatures = False
+def csc_clean(csc_servers):
+    """The v1 server."""
+    yield from _cleaned(csc_servers["v1"])
+
+
+@pytest.fixture()
+def csc_v2(csc_servers):
+    """The v2 server."""
+    yield from _cleaned(csc_servers["v2"])
+
+
+@pytest.fixture(params=["v1", "v2"])
+def csc_each(request, csc_servers):
+    """(server, version) for each API version, for what both must do alike."""
+    for server in _cleaned(csc_servers[request.param]):
+        yield server, request.param
+
+
+# What each version calls to log in.
+LOGIN = {"v1": ["auth/login"], "v2": ["info", "oauth2/token"]}
 
 
 def _pdf(pages=2):
-    w = PdfWriter()
-    for i in range(pages):
-        page = w.add_blank_page(width=595, height=842)
-        stream = DecodedStreamObject()
-        stream.set_data(b"0 0 1 rg 72 700 200 60 re f %% KEHOACHBAIDAY page %d" % (i + 1))
-        page[NameObject("/Contents")] = w._add_object(stream)
-    buf = io.BytesIO()
-    w.write(buf)
-    return buf.getvalue()
+    return make_pdf(pages, b"KEHOACHBAIDAY")
 
 
 def _device_sign(holder, to_sign: bytes) -> bytes:
@@ -179,13 +152,15 @@ class DeferredMethod:
 
 
 @pytest.fixture(scope="module")
-def methods(pki, token, csc_server):
+def methods(pki, token, csc_servers):
     return {
         "pkcs12": (sm.Pkcs12Method(pki.p12, P12_PASSPHRASE), pki.lan),
         "pkcs11": (sm.Pkcs11Method(token.module_path, token.token_label, TOKEN_PIN,
                                    token.key_label), pki.token),
-        "csc": (sm.CscMethod(csc_server.url, username=CSC_USER, password=CSC_PASSWORD,
+        "csc": (sm.CscMethod(csc_servers["v1"].url, username=CSC_USER, password=CSC_PASSWORD,
                              pin=CSC_PIN, timeout=5), pki.csc),
+        "csc_v2": (sm.CscMethod(csc_servers["v2"].url, username=CSC_USER, password=CSC_PASSWORD,
+                                pin=CSC_PIN, timeout=5, api_version="v2"), pki.csc),
         "deferred": (DeferredMethod(pki, pki.device), pki.device),
     }
 
@@ -201,7 +176,7 @@ def signed_once(methods, original):
             for name, (method, _) in methods.items()}
 
 
-NAMES = ["pkcs12", "pkcs11", "csc", "deferred"]
+NAMES = ["pkcs12", "pkcs11", "csc", "csc_v2", "deferred"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -311,65 +286,269 @@ def test_csc_speaks_the_v1_flow(csc_clean, original, pki):
     assert pades.signature_summary(signed)[0]["signer_sha256"] == pki.csc.sha256
 
 
-def test_csc_wrong_password(csc_clean, original, caplog):
+def test_csc_wrong_password(csc_each, original, caplog):
+    server, version = csc_each
     caplog.set_level(logging.DEBUG)
     wrong = "Sai-mat-khau-CSC"
     with pytest.raises(sm.SigningError) as excinfo:
-        _csc(csc_clean, password=wrong).sign(original, field_name="A", stamp=None)
+        _csc(server, password=wrong, api_version=version).sign(original, field_name="A",
+                                                              stamp=None)
     assert excinfo.value.code == "wrong_secret"
-    assert csc_clean.calls == ["auth/login"]
+    assert server.calls == LOGIN[version]
     _assert_no_secret(excinfo, wrong, caplog)
 
 
-def test_csc_wrong_pin(csc_clean, original, caplog):
+def test_csc_wrong_pin(csc_each, original, caplog):
+    server, version = csc_each
     caplog.set_level(logging.DEBUG)
-    method = _csc(csc_clean, pin="112233")
+    method = _csc(server, pin="112233", api_version=version)
     with pytest.raises(sm.SigningError) as excinfo:
         method.sign(original, field_name="A", stamp=None)
     assert excinfo.value.code == "wrong_secret"
     assert excinfo.value.detail == "The PIN is invalid"
-    assert "signatures/signHash" not in csc_clean.calls
+    assert "credentials/authorize" in server.calls
+    assert "signatures/signHash" not in server.calls
     _assert_no_secret(excinfo, "112233", caplog)
     assert "112233" not in repr(method) and CSC_PASSWORD not in repr(method)
 
 
-def test_csc_unknown_credential_keeps_server_description(csc_clean, original):
+def test_csc_unknown_credential_keeps_server_description(csc_each, original):
+    server, version = csc_each
     with pytest.raises(sm.SigningError) as excinfo:
-        _csc(csc_clean, credential_id="cred-nobody").sign(original, field_name="A", stamp=None)
+        _csc(server, credential_id="cred-nobody", api_version=version).sign(
+            original, field_name="A", stamp=None)
     assert excinfo.value.code == "remote_refused"
     assert excinfo.value.detail == "Invalid parameter credentialID"
     assert "Invalid parameter credentialID" in str(excinfo.value)
 
 
-def test_csc_server_down(pki, original):
-    server = CscTestServer([], username=CSC_USER, password=CSC_PASSWORD).start()
+@pytest.mark.parametrize("version", ["v1", "v2", "auto"])
+def test_csc_server_down(version, original):
+    server = CscTestServer([], username=CSC_USER, password=CSC_PASSWORD,
+                           versions=("v1", "v2")).start()
     url = server.url
     server.stop()
-    method = sm.CscMethod(url, username=CSC_USER, password=CSC_PASSWORD, pin=CSC_PIN)
+    method = sm.CscMethod(url, username=CSC_USER, password=CSC_PASSWORD, pin=CSC_PIN,
+                          api_version=version)
     with pytest.raises(sm.SigningError) as excinfo:
         method.sign(original, field_name="A", stamp=None)
     assert excinfo.value.code == "remote_unreachable"
 
 
-def test_csc_server_too_slow(csc_clean, original):
-    csc_clean.delay = 1.5
+def test_csc_server_too_slow(csc_each, original):
+    server, version = csc_each
+    server.delay = 1.5
     started = time.monotonic()
     with pytest.raises(sm.SigningError) as excinfo:
-        _csc(csc_clean, timeout=0.3).sign(original, field_name="A", stamp=None)
+        _csc(server, timeout=0.3, api_version=version).sign(original, field_name="A",
+                                                            stamp=None)
     assert excinfo.value.code == "timeout"
     assert time.monotonic() - started < 1.2
 
 
-def test_csc_signature_not_matching_certificate(csc_clean, original):
-    csc_clean.corrupt_signatures = True
+def test_csc_signature_not_matching_certificate(csc_each, original):
+    server, version = csc_each
+    server.corrupt_signatures = True
     with pytest.raises(sm.SigningError) as excinfo:
-        _csc(csc_clean).sign(original, field_name="A", stamp=None)
+        _csc(server, api_version=version).sign(original, field_name="A", stamp=None)
     assert excinfo.value.code == "bad_response"
 
 
 def test_csc_other_api_versions_refused(csc_server):
     with pytest.raises(ValueError):
-        _csc(csc_server, api_version="v2")
+        _csc(csc_server, api_version="v3")
+
+
+# -- CSC API v2 ------------------------------------------------------------
+
+
+def test_csc_v2_flow_with_oauth2_client_credentials(csc_v2, original, pki):
+    method = _csc(csc_v2, api_version="v2")
+    signed = method.sign(original, field_name="A", stamp=None)
+    # credentials/list with credentialInfo gives the credential: no credentials/info
+    assert csc_v2.calls == ["info", "oauth2/token", "credentials/list",
+                            "credentials/authorize", "signatures/signHash"]
+    assert method.version_used == "v2" and method.credential_id == "cred-ha-01"
+    (s,) = pades.signature_summary(signed)
+    assert s["intact"] and s["signer_sha256"] == pki.csc.sha256
+
+
+def test_csc_v2_known_credential_and_basic_login(csc_v2, original, pki):
+    """A service offering only HTTP Basic, and a credential id configured."""
+    csc_v2.v2_auth_types = ["basic"]
+    method = _csc(csc_v2, api_version="v2", credential_id="cred-ha-01")
+    signed = method.sign(original, field_name="A", stamp=None)
+    assert csc_v2.calls == ["info", "auth/login", "credentials/info",
+                            "credentials/authorize", "signatures/signHash"]
+    assert pades.signature_summary(signed)[0]["signer_sha256"] == pki.csc.sha256
+
+
+def test_csc_v2_service_without_a_usable_login(csc_v2, original):
+    csc_v2.v2_auth_types = ["oauth2code"]  # needs a browser
+    with pytest.raises(sm.SigningError) as excinfo:
+        _csc(csc_v2, api_version="v2").sign(original, field_name="A", stamp=None)
+    assert excinfo.value.code == "remote_refused"
+    assert csc_v2.calls == ["info"]
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_csc_auto_detects_the_version(version, csc_servers, original, pki):
+    server = csc_servers[version]
+    server.calls.clear()
+    method = _csc(server, api_version="auto")
+    signed = method.sign(original, field_name="A", stamp=None)
+    assert method.version_used == version
+    assert server.calls[:len(LOGIN[version])] == LOGIN[version]
+    assert pades.signature_summary(signed)[0]["signer_sha256"] == pki.csc.sha256
+    assert method.certificate() == pki.csc.der
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_csc_version_not_spoken_is_refused(version, csc_servers, original):
+    other = csc_servers["v2" if version == "v1" else "v1"]
+    with pytest.raises(sm.SigningError) as excinfo:
+        _csc(other, api_version=version).sign(original, field_name="A", stamp=None)
+    assert excinfo.value.code == "remote_refused"
+    assert "Unknown API method" in str(excinfo.value)
+
+
+def test_csc_base_url_may_end_with_the_version(csc_v2):
+    method = sm.CscMethod(csc_v2.url + "/csc/v2/", username=CSC_USER, password=CSC_PASSWORD,
+                          pin=CSC_PIN, api_version="v2", timeout=5)
+    assert method.base_url == csc_v2.url
+    assert method.chain() and method.version_used == "v2"
+
+
+def test_csc_v2_expired_access_token(csc_v2, original):
+    csc_v2.token_lifetime = 0
+    with pytest.raises(sm.SigningError) as excinfo:
+        _csc(csc_v2, api_version="v2").sign(original, field_name="A", stamp=None)
+    assert excinfo.value.code == "remote_refused"
+    assert excinfo.value.detail == "The access token is not valid"
+    assert csc_v2.calls == ["info", "oauth2/token", "credentials/list"]
+
+
+# The v2 double itself is strict: a client bug must not pass these tests.
+
+
+def _post(server, path, body=None, *, token=None, form=None):
+    """(HTTP status, JSON answer) of a raw call to ``server``."""
+    if form is None:
+        data, content_type = json.dumps(body or {}).encode(), "application/json"
+    else:
+        data, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"
+    headers = {"Content-Type": content_type}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(server.url + path, data=data, headers=headers,
+                                     method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, json.loads(e.read())
+
+
+def _token(server):
+    status, answer = _post(server, "/csc/v2/oauth2/token", form={
+        "grant_type": "client_credentials", "client_id": CSC_USER,
+        "client_secret": CSC_PASSWORD})
+    assert status == 200 and answer["token_type"] == "Bearer", answer
+    return answer["access_token"]
+
+
+def _hash(text: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(text).digest()).decode()
+
+
+def _authorize(server, token, hashes_b64, *, count=None, pin=CSC_PIN):
+    return _post(server, "/csc/v2/credentials/authorize", {
+        "credentialID": "cred-ha-01", "numSignatures": count or len(hashes_b64),
+        "hashes": hashes_b64, "hashAlgorithmOID": SHA256,
+        "authData": [{"id": "PIN", "value": pin}]}, token=token)
+
+
+def _sign_hash(server, token, sad, hashes_b64):
+    return _post(server, "/csc/v2/signatures/signHash", {
+        "credentialID": "cred-ha-01", "SAD": sad, "hashes": hashes_b64,
+        "hashAlgorithmOID": SHA256, "signAlgo": "1.2.840.113549.1.1.11"}, token=token)
+
+
+def test_csc_v2_double_signs_what_was_authorized(csc_v2, pki):
+    token = _token(csc_v2)
+    status, info = _post(csc_v2, "/csc/v2/credentials/info", {
+        "credentialID": "cred-ha-01", "certificates": "chain", "authInfo": True}, token=token)
+    assert status == 200
+    assert info["key"]["algo"] == ["1.2.840.113549.1.1.11"] and info["SCAL"] == "2"
+    assert info["multisign"] == 1 and info["auth"]["mode"] == "explicit"
+    assert [base64.b64decode(c) for c in info["cert"]["certificates"]] == [pki.csc.der,
+                                                                          pki.root_der]
+    digest = _hash(b"ke hoach bai day")
+    status, granted = _authorize(csc_v2, token, [digest])
+    assert status == 200 and granted["expiresIn"] > 0
+    status, answer = _sign_hash(csc_v2, token, granted["SAD"], [digest])
+    assert status == 200
+    (value,) = answer["signatures"]
+    pki.csc.key.public_key().verify(base64.b64decode(value), b"ke hoach bai day",
+                                    PKCS1v15(), hashes.SHA256())
+    # a SAD serves its numSignatures once
+    status, answer = _sign_hash(csc_v2, token, granted["SAD"], [digest])
+    assert (status, answer["error_description"]) == (400, "Invalid parameter SAD")
+
+
+def test_csc_v2_double_refusals(csc_v2):
+    token = _token(csc_v2)
+    one, two = _hash(b"one"), _hash(b"two")
+    # no or unknown access token
+    assert _post(csc_v2, "/csc/v2/credentials/list", {})[0] == 401
+    assert _post(csc_v2, "/csc/v2/credentials/list", {}, token="forged")[1]["error"] \
+        == "invalid_token"
+    # wrong client secret, token request not form-encoded, other grant
+    status, answer = _post(csc_v2, "/csc/v2/oauth2/token", form={
+        "grant_type": "client_credentials", "client_id": CSC_USER, "client_secret": "x"})
+    assert (status, answer["error"]) == (401, "invalid_client")
+    assert _post(csc_v2, "/csc/v2/oauth2/token", {
+        "grant_type": "client_credentials", "client_id": CSC_USER,
+        "client_secret": CSC_PASSWORD})[0] == 400
+    status, answer = _post(csc_v2, "/csc/v2/oauth2/token", form={
+        "grant_type": "password", "username": CSC_USER, "password": CSC_PASSWORD})
+    assert (status, answer["error"]) == (400, "unsupported_grant_type")
+    # wrong hash count, wrong PIN, v1 field names
+    status, answer = _authorize(csc_v2, token, [one, two], count=1)
+    assert status == 400 and "numSignatures" in answer["error_description"]
+    assert _authorize(csc_v2, token, [one], pin="000000")[1]["error"] == "invalid_pin"
+    status, answer = _post(csc_v2, "/csc/v2/credentials/authorize", {
+        "credentialID": "cred-ha-01", "numSignatures": 1, "hash": [one], "PIN": CSC_PIN},
+        token=token)
+    assert status == 400 and "hashes" in answer["error_description"]
+    # wrong SAD, a hash the SAD is not bound to, wrong hash algorithm
+    sad = _authorize(csc_v2, token, [one])[1]["SAD"]
+    assert _sign_hash(csc_v2, token, sad + "x", [one])[1]["error_description"] \
+        == "Invalid parameter SAD"
+    assert _sign_hash(csc_v2, token, sad, [two])[1]["error_description"] \
+        == "Hash is not authorized by the SAD"
+    assert _sign_hash(csc_v2, token, sad, [one, two])[0] == 400
+    status, answer = _post(csc_v2, "/csc/v2/signatures/signHash", {
+        "credentialID": "cred-ha-01", "SAD": sad, "hashes": [one],
+        "hashAlgorithmOID": "1.3.14.3.2.26", "signAlgo": "1.2.840.113549.1.1.11"},
+        token=token)
+    assert (status, answer["error_description"]) == (400, "Invalid parameter hashAlgorithmOID")
+    assert _sign_hash(csc_v2, token, sad, [one])[0] == 200  # the refusals used nothing up
+
+
+def test_csc_v2_double_expiries(csc_v2):
+    csc_v2.sad_lifetime = 0
+    token = _token(csc_v2)
+    digest = _hash(b"one")
+    sad = _authorize(csc_v2, token, [digest])[1]["SAD"]
+    time.sleep(0.01)
+    assert _sign_hash(csc_v2, token, sad, [digest])[1]["error_description"] == "SAD expired"
+    csc_v2.token_lifetime = 0
+    expired = _token(csc_v2)
+    time.sleep(0.01)
+    status, answer = _post(csc_v2, "/csc/v2/credentials/list", {}, token=expired)
+    assert (status, answer["error"]) == (401, "invalid_token")
 
 
 # -- Deferred (device) signing ---------------------------------------------

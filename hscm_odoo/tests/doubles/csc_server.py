@@ -1,18 +1,39 @@
-"""A remote signing service speaking the Cloud Signature Consortium API v1.
+"""A remote signing service speaking the Cloud Signature Consortium API v1
+and/or v2.
 
-The public CSC API v1 (1.0.4.0) methods a signature application needs, on
-``http://127.0.0.1:<free port>/csc/v1/``: ``info``, ``auth/login`` (HTTP
-Basic → bearer access token), ``credentials/list``, ``credentials/info``
-(key status and algorithm OIDs, certificate chain as base64 DER),
-``credentials/authorize`` (PIN + hashes → SAD bound to those hashes, SCAL 2)
-and ``signatures/signHash`` (raw signature of each authorised hash with the
-credential's key: PKCS#1 v1.5 over the DigestInfo for RSA, DER ECDSA for
-EC). Errors are HTTP 400/401 with ``{"error", "error_description"}`` as in
-the specification.
+The public CSC API methods a signature application needs, on
+``http://127.0.0.1:<free port>/csc/<version>/`` for each of ``versions``:
+
+v1 (1.0.4.0)
+    ``info``, ``auth/login`` (HTTP Basic → bearer access token),
+    ``credentials/list``, ``credentials/info`` (key status and algorithm
+    OIDs, certificate chain as base64 DER), ``credentials/authorize`` (``PIN``
+    + ``hash`` → SAD bound to those hashes, SCAL 2) and
+    ``signatures/signHash`` (``hash``, ``hashAlgo``).
+v2 (2.0.0.2)
+    ``info`` (``specs`` 2.0.0.2, ``authType`` = ``v2_auth_types``, ``oauth2``
+    = the base of ``oauth2/token``), ``oauth2/token`` (form-encoded client
+    credentials grant: client id/secret = ``username``/``password``),
+    ``auth/login`` when ``basic`` is offered, ``credentials/list`` (with
+    ``credentialInfo``/``certificates``/``certInfo``/``authInfo``),
+    ``credentials/info`` (``key``, ``cert``, ``auth`` {``mode``, ``objects``},
+    ``SCAL``, ``multisign``), ``credentials/authorize`` (``numSignatures``,
+    ``hashes``, ``hashAlgorithmOID``, PIN in ``authData``) and
+    ``signatures/signHash`` (``credentialID``, ``SAD``, ``hashes``,
+    ``hashAlgorithmOID``, ``signAlgo`` → ``signatures``).
+
+Signatures are raw, with the credential's key: PKCS#1 v1.5 over the
+DigestInfo for RSA, DER ECDSA for EC. The service is strict: a missing,
+unknown or expired access token, a SAD that is wrong, expired or used up, a
+hash count that differs from ``numSignatures``, a hash the SAD was not
+bound to and a v1 field name sent to v2 (or the reverse) are refused. Errors
+are HTTP 400/401 with ``{"error", "error_description"}`` as in the
+specification (and RFC 6749 §5.2 for ``oauth2/token``).
 
 Test knobs: ``delay`` (seconds before every answer, to exercise client
-timeouts), ``corrupt_signatures`` (flip a bit of every signature) and
-``calls`` (the methods called, in order).
+timeouts), ``corrupt_signatures`` (flip a bit of every signature),
+``token_lifetime`` / ``sad_lifetime`` (seconds) and ``calls`` (the methods
+called, in order, without the version).
 """
 
 import base64
@@ -23,6 +44,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -79,10 +101,10 @@ def _string(body: dict, name: str) -> str:
     return value
 
 
-def _hashes(body: dict) -> list[str]:
-    value = body.get("hash")
+def _hashes(body: dict, name: str = "hash") -> list[str]:
+    value = body.get(name)
     if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
-        raise _invalid("Missing (or invalid type) array parameter hash")
+        raise _invalid(f"Missing (or invalid type) array parameter {name}")
     if not value:
         raise _invalid("Empty hash array")
     for h in value:
@@ -95,15 +117,48 @@ def _hashes(body: dict) -> list[str]:
     return value
 
 
-class CscTestServer:
-    """The service, for one user (``username``/``password``) owning
-    ``credentials`` (a list of :class:`CscCredential`)."""
+def _bound_hashes(body: dict, name: str) -> list[str]:
+    """The hashes a SAD is to be bound to (SCAL 2): exactly ``numSignatures``."""
+    count = _count(body)
+    bound = _hashes(body, name)
+    if len(bound) != count:
+        raise _invalid("The number of hashes differs from numSignatures")
+    return bound
 
-    def __init__(self, credentials, *, username: str, password: str, delay: float = 0.0):
+
+def _count(body: dict) -> int:
+    count = body.get("numSignatures")
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise _invalid("Missing (or invalid type) integer parameter numSignatures")
+    if count < 1:
+        raise _invalid("Invalid value for parameter numSignatures")
+    if count > 1:  # multisign is 1
+        raise _invalid("Numbers of signatures is too high")
+    return count
+
+
+def _v1_names_refused(body: dict):
+    """v2 renamed ``hash`` and ``hashAlgo``; a v1 body sent to v2 is an error."""
+    for old, new in (("hash", "hashes"), ("hashAlgo", "hashAlgorithmOID"), ("PIN", "authData")):
+        if old in body:
+            raise _invalid(f"Unknown parameter {old} (CSC API v2 calls it {new})")
+
+
+class CscTestServer:
+    """The service, for one user (``username``/``password``, also its OAuth
+    2.0 client id and secret) owning ``credentials`` (a list of
+    :class:`CscCredential`), speaking the API ``versions`` (``v1``, ``v2``)."""
+
+    def __init__(self, credentials, *, username: str, password: str, delay: float = 0.0,
+                 versions=("v1",), v2_auth_types=("oauth2client",)):
         self.credentials = {c.credential_id: c for c in credentials}
         self.username = username
         self.password = password
         self.delay = delay
+        self.versions = tuple(versions)
+        self.v2_auth_types = list(v2_auth_types)
+        self.token_lifetime = TOKEN_LIFETIME
+        self.sad_lifetime = SAD_LIFETIME
         self.corrupt_signatures = False
         self.calls: list[str] = []
         self._tokens: dict[str, float] = {}
@@ -162,32 +217,63 @@ class CscTestServer:
 
     # -- HTTP --------------------------------------------------------------
 
+    def _routes(self, version: str) -> dict:
+        if version not in self.versions:
+            return {}
+        if version == "v1":
+            return {
+                "info": self._info,
+                "auth/login": self._login,
+                "credentials/list": self._list,
+                "credentials/info": self._credential_info,
+                "credentials/authorize": self._authorize,
+                "signatures/signHash": self._sign_hash,
+            }
+        routes = {
+            "info": self._info_v2,
+            "oauth2/token": self._oauth2_token,
+            "credentials/list": self._list_v2,
+            "credentials/info": self._credential_info_v2,
+            "credentials/authorize": self._authorize_v2,
+            "signatures/signHash": self._sign_hash_v2,
+        }
+        if "basic" in self.v2_auth_types:
+            routes["auth/login"] = self._login
+        return routes
+
+    @staticmethod
+    def _body(request, method: str) -> dict:
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        if method == "oauth2/token":  # RFC 6749: form-encoded, not JSON
+            if request.headers.get_content_type() != "application/x-www-form-urlencoded":
+                raise _invalid("The token request must be application/x-www-form-urlencoded")
+            try:
+                fields = parse_qs(raw.decode("ascii"), strict_parsing=bool(raw))
+            except (UnicodeDecodeError, ValueError):
+                raise _invalid("The token request is not form-encoded") from None
+            if any(len(v) != 1 for v in fields.values()):
+                raise _invalid("A token request parameter is repeated")
+            return {k: v[0] for k, v in fields.items()}
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            raise _invalid("The request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise _invalid("The request body is not a JSON object")
+        return body
+
     def _handle(self, request: BaseHTTPRequestHandler):
         if self.delay:
             time.sleep(self.delay)
-        prefix = "/csc/v1/"
-        method = request.path[len(prefix):] if request.path.startswith(prefix) else None
-        routes = {
-            "info": self._info,
-            "auth/login": self._login,
-            "credentials/list": self._list,
-            "credentials/info": self._credential_info,
-            "credentials/authorize": self._authorize,
-            "signatures/signHash": self._sign_hash,
-        }
+        _empty, csc, version, method = (request.path.split("/", 3) + ["", "", ""])[:4]
+        routes = self._routes(version) if (_empty, csc) == ("", "csc") else {}
         try:
             if method not in routes:
                 raise CscError(404, "invalid_request", "Unknown API method")
             with self._lock:
                 self.calls.append(method)
-            length = int(request.headers.get("Content-Length") or 0)
-            raw = request.rfile.read(length) if length else b"{}"
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise _invalid("The request body is not JSON") from None
-            if not isinstance(body, dict):
-                raise _invalid("The request body is not a JSON object")
+            body = self._body(request, method)
             status, answer = 200, routes[method](request.headers, body)
         except CscError as e:
             status, answer = e.status, {"error": e.error, "error_description": e.description}
@@ -237,22 +323,29 @@ class CscTestServer:
             raise CscError(401, "invalid_request", "Malformed authentication parameter") from None
         if not sep:
             raise _invalid("Malformed username-password")
-        if not (secrets.compare_digest(user.encode(), self.username.encode())
-                and secrets.compare_digest(password.encode(), self.password.encode())):
+        if not self._is_user(user, password):
             raise CscError(400, "authentication_error",
                            "An error occurred during the authentication process")
+        return self._new_token()
+
+    def _is_user(self, user: str, password: str) -> bool:
+        return (secrets.compare_digest(user.encode(), self.username.encode())
+                and secrets.compare_digest(password.encode(), self.password.encode()))
+
+    def _new_token(self) -> dict:
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._tokens[token] = time.monotonic() + TOKEN_LIFETIME
-        return {"access_token": token, "expires_in": TOKEN_LIFETIME}
+            self._tokens[token] = time.monotonic() + self.token_lifetime
+        return {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime}
 
     def _list(self, headers, body):
         self._bearer(headers)
         return {"credentialIDs": list(self.credentials)}
 
-    def _credential_info(self, headers, body):
-        self._bearer(headers)
-        credential = self._credential(body)
+    @staticmethod
+    def _describe(credential: CscCredential, body: dict) -> dict:
+        """``key`` and ``cert`` of ``credential`` as ``body`` asks
+        (``certificates``, ``certInfo``): the same in v1 and v2."""
         which = body.get("certificates", "single")
         if which not in ("none", "single", "chain"):
             raise _invalid("Invalid parameter certificates")
@@ -263,10 +356,6 @@ class CscTestServer:
             "key": {"status": "enabled", "algo": [credential.sign_algo], "len": key.key_size},
             "cert": {"status": "valid",
                      "certificates": [base64.b64encode(der).decode() for der in chosen]},
-            "authMode": "explicit",
-            "PIN": {"presence": "true", "format": "N", "label": "PIN",
-                    "description": "Signature PIN"},
-            "OTP": {"presence": "false"},
             "multisign": 1,
             "SCAL": "2",
             "lang": "en-US",
@@ -284,38 +373,50 @@ class CscTestServer:
             )
         return answer
 
-    def _authorize(self, headers, body):
+    def _credential_info(self, headers, body):
         self._bearer(headers)
-        credential = self._credential(body)
-        count = body.get("numSignatures")
-        if not isinstance(count, int) or isinstance(count, bool):
-            raise _invalid("Missing (or invalid type) integer parameter numSignatures")
-        if count < 1:
-            raise _invalid("Invalid value for parameter numSignatures")
-        if count > 1:  # multisign is 1
-            raise _invalid("Numbers of signatures is too high")
-        bound = _hashes(body)  # SCAL 2: the SAD is bound to these hashes
-        if len(bound) != count:
-            raise _invalid("Invalid parameter hash")
-        pin = _string(body, "PIN")
+        answer = self._describe(self._credential(body), body)
+        answer.update({
+            "authMode": "explicit",
+            "PIN": {"presence": "true", "format": "N", "label": "PIN",
+                    "description": "Signature PIN"},
+            "OTP": {"presence": "false"},
+        })
+        return answer
+
+    def _check_pin(self, credential: CscCredential, pin: str):
         if not secrets.compare_digest(pin.encode(), credential.pin.encode()):
             raise CscError(400, "invalid_pin", "The PIN is invalid")
+
+    def _grant(self, credential: CscCredential, bound: list[str]) -> dict:
+        """A SAD for one signature of each of the ``bound`` hashes."""
         sad = secrets.token_urlsafe(24)
         with self._lock:
             self._sads[sad] = {"credential": credential.credential_id, "hashes": set(bound),
-                               "left": count, "expiry": time.monotonic() + SAD_LIFETIME}
-        return {"SAD": sad, "expiresIn": SAD_LIFETIME}
+                               "left": len(bound),
+                               "expiry": time.monotonic() + self.sad_lifetime}
+        return {"SAD": sad, "expiresIn": self.sad_lifetime}
+
+    def _authorize(self, headers, body):
+        self._bearer(headers)
+        credential = self._credential(body)
+        bound = _bound_hashes(body, "hash")
+        self._check_pin(credential, _string(body, "PIN"))
+        return self._grant(credential, bound)
 
     def _sign_hash(self, headers, body):
         self._bearer(headers)
         credential = self._credential(body)
+        if body.get("hashAlgo", SHA256) != SHA256:
+            raise _invalid("Invalid parameter hashAlgo")
+        return self._sign(credential, body, _hashes(body))
+
+    def _sign(self, credential: CscCredential, body: dict, requested: list[str]) -> dict:
+        """``signatures`` of the ``requested`` hashes, if the SAD allows them."""
         sad = _string(body, "SAD")
-        requested = _hashes(body)
         algo = _string(body, "signAlgo")
         if algo != credential.sign_algo:
             raise _invalid("Invalid parameter signAlgo")
-        if body.get("hashAlgo", SHA256) != SHA256:
-            raise _invalid("Invalid parameter hashAlgo")
         with self._lock:
             grant = self._sads.get(sad)
             if grant is None or grant["credential"] != credential.credential_id:
@@ -336,3 +437,84 @@ class CscTestServer:
             signatures.append(base64.b64encode(value).decode())
         return {"signatures": signatures}
 
+    # -- API v2 (2.0.0.2) --------------------------------------------------
+
+    def _info_v2(self, headers, body):
+        host, port = self._httpd.server_address[:2]
+        return {
+            "specs": "2.0.0.2",
+            "name": "HSCM test signing service",
+            "logo": "",
+            "region": "VN",
+            "lang": "en-US",
+            "description": "Local CSC v2 service for tests",
+            "authType": list(self.v2_auth_types),
+            "oauth2": f"http://{host}:{port}/csc/v2",
+            "methods": list(self._routes("v2")),
+            "signAlgorithms": {"algos": sorted({c.sign_algo for c in self.credentials.values()})},
+        }
+
+    def _oauth2_token(self, headers, body):
+        if "oauth2client" not in self.v2_auth_types:
+            raise CscError(400, "unsupported_grant_type", "Only the configured grants are served")
+        if body.get("grant_type") != "client_credentials":
+            raise CscError(400, "unsupported_grant_type",
+                           "The grant type is not supported by this service")
+        client_id, secret = body.get("client_id"), body.get("client_secret")
+        if not client_id or not secret:
+            raise CscError(400, "invalid_request", "Missing client_id or client_secret")
+        if not self._is_user(client_id, secret):
+            raise CscError(401, "invalid_client", "Client authentication failed")
+        return self._new_token()
+
+    def _describe_v2(self, credential: CscCredential, body: dict) -> dict:
+        answer = self._describe(credential, body)
+        answer["auth"] = {"mode": "explicit"}
+        if body.get("authInfo"):
+            answer["auth"].update(expression="PIN", objects=[{
+                "type": "Password", "id": "PIN", "format": "N", "label": "PIN",
+                "description": "Signature PIN"}])
+        return answer
+
+    def _list_v2(self, headers, body):
+        self._bearer(headers)
+        if "userID" in body:  # the token is user-specific
+            raise _invalid("userID must not be sent with a user-specific access token")
+        answer = {"credentialIDs": list(self.credentials)}
+        if body.get("credentialInfo"):
+            answer["credentialInfos"] = [
+                {"credentialID": cid, **self._describe_v2(credential, body)}
+                for cid, credential in self.credentials.items()]
+        return answer
+
+    def _credential_info_v2(self, headers, body):
+        self._bearer(headers)
+        return self._describe_v2(self._credential(body), body)
+
+    def _v2_hashes(self, headers, body, read_hashes) -> tuple[CscCredential, list[str]]:
+        """The credential and the hashes (``read_hashes(body, "hashes")``)
+        of a v2 ``credentials/authorize`` or ``signatures/signHash``."""
+        self._bearer(headers)
+        _v1_names_refused(body)
+        credential = self._credential(body)
+        hashes_b64 = read_hashes(body, "hashes")
+        if _string(body, "hashAlgorithmOID") != SHA256:
+            raise _invalid("Invalid parameter hashAlgorithmOID")
+        return credential, hashes_b64
+
+    def _authorize_v2(self, headers, body):
+        credential, bound = self._v2_hashes(headers, body, _bound_hashes)
+        auth_data = body.get("authData")
+        if not isinstance(auth_data, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("id"), str)
+                and isinstance(a.get("value"), str) for a in auth_data):
+            raise _invalid("Missing (or invalid type) array parameter authData")
+        pins = [a["value"] for a in auth_data if a["id"] == "PIN"]
+        if len(pins) != 1:
+            raise _invalid("Invalid parameter authData: one PIN object is required")
+        self._check_pin(credential, pins[0])
+        return self._grant(credential, bound)
+
+    def _sign_hash_v2(self, headers, body):
+        credential, requested = self._v2_hashes(headers, body, _hashes)
+        return self._sign(credential, body, requested)
