@@ -9,7 +9,11 @@ schools of 25 staff each), it measures:
 * through the ORM: upload (create with the file: decode, checks, save),
   submit (checks again, chain, version, activity, audit) and each approval,
   one transaction each, committed;
-* batch approval of 20 dossiers in one call;
+* batch approval of 20 dossiers in one call (target >= 20 dossiers/s at 5 MB;
+  ``--profile FILE`` writes its cProfile);
+* memory of batch approvals of 10, 25 and 50 dossiers (``--memory-batches``),
+  one call each: RSS before and after, and the peak RSS during the call
+  (VmHWM reset before it), which must not grow with the batch size;
 * over HTTP (``--workers 2``): ``--uploads`` uploads of a ``--size-mb`` MB
   lesson plan, 4 at a time from 4 teachers, end to end, through JSON-RPC
   (base64 in JSON, unless ``--skip-json``) and through ``/hscm/api/dossiers``
@@ -122,10 +126,71 @@ for i in range(20):
     batch.append(d.id)
 env.cr.commit()
 t = time.perf_counter()
+if params.get("profile"):
+    import cProfile
+    profiler = cProfile.Profile()
+    profiler.enable()
 env["hscm.dossier"].with_user(head).browse(batch).action_approve(passphrase="bench")
 env.cr.commit()
 batch_seconds = time.perf_counter() - t
+if params.get("profile"):
+    profiler.disable()
+    profiler.dump_stats(params["profile"])
+
+
+def memory():
+    """(VmRSS, VmHWM) of this process in MiB."""
+    values = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            key, _sep, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", float("nan")), values.get("VmHWM", float("nan"))
+
+
+def reset_peak_memory():
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# memory of a batch: one call each for 10, 25, 50 dossiers; the peak RSS
+# during the call must not grow with the batch size
+import gc
+memory_rows = []
+for size in params.get("memory_batches", []):
+    ids = []
+    for i in range(size):
+        teacher = teachers[i % len(teachers)]
+        d = env["hscm.dossier"].with_user(teacher).create({
+            "title": f"Memory {stamp}-{size}-{i}", "type_id": lesson_type.id, "school_year_id": year.id,
+            "subject_id": env.ref("hscm_odoo.subject_toan").id,
+            "file": base64.b64encode(files[i % len(files)] + f"\n% memory {stamp} {size} {i}\n".encode()),
+            "file_name": "m.pdf"})
+        d.action_submit()
+        ids.append(d.id)
+        if i % 10 == 9:
+            env.cr.commit()
+            env.invalidate_all()
+    env.cr.commit()
+    env.invalidate_all()
+    gc.collect()
+    rss_before, _peak = memory()
+    peak_reset = reset_peak_memory()
+    t, cpu = time.perf_counter(), time.process_time()
+    env["hscm.dossier"].with_user(head).browse(ids).action_approve(passphrase="bench")
+    env.cr.commit()
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+    rss_after, peak = memory()
+    memory_rows.append({"size": size, "seconds": seconds, "cpu": cpu, "rss_before": rss_before, "rss_after": rss_after,
+                        "peak": peak, "peak_reset": peak_reset})
+    env.invalidate_all()
 print("RESULT", json.dumps({"times": times, "batch_seconds": batch_seconds, "batch": len(batch),
+                            "memory": memory_rows,
                             "dossiers": env["hscm.dossier"].search_count([]),
                             "teachers": [u.login for u in teachers[:4]]}))
 '''
@@ -214,6 +279,36 @@ class Client:
                                                   "kwargs": kwargs or {}})
 
 
+def print_orm(orm, files, sha, check):
+    size = len(Path(files[0]).read_bytes())
+    print(f"\nhscm_odoo dossier benchmark — {ARGS.db}, {orm['dossiers']} dossiers in the database, "
+          f"files of {size / 1048576:.2f} MB, {os.cpu_count()} cores\n")
+    print(row("SHA-256 of the file", sha))
+    print(row("upload check (sandboxed)", check))
+    print(f"  {'target for the check':<38} {5 + statistics.median(sha) * 1000:8.1f} ms (5 ms + 1x SHA-256)")
+    t = orm["times"]
+    print(row("ORM upload (create + checks + save)", t["create"]))
+    print(row("ORM submit (checks, chain, version)", t["submit"]))
+    print(row("ORM approve + sign, step 1 (head)", t["approve_head"]))
+    print(row("ORM approve + sign, step 2 (VP, final)", t["approve_vp"]))
+    per = orm["batch_seconds"] / orm["batch"]
+    print(f"  {'ORM batch approve + sign (one call)':<38} n={orm['batch']:<4} {per * 1000:8.1f} ms per dossier, "
+          f"{1 / per:6.1f} dossiers/s   (target >= 20/s)")
+    for item in orm.get("memory", []):
+        per = item["seconds"] / item["size"]
+        print(f"  {'  batch of %d, one call' % item['size']:<38} {per * 1000:8.1f} ms per dossier "
+              f"({item.get('cpu', 0) / item['size'] * 1000:.1f} ms CPU in this process), "
+              f"{1 / per:6.1f} dossiers/s; RSS MiB before {item['rss_before']:7.1f} after "
+              f"{item['rss_after']:7.1f} peak {item['peak']:7.1f}"
+              + ("" if item["peak_reset"] else " (peak not reset: lifetime peak)"))
+    rows = orm.get("memory", [])
+    if len(rows) >= 2:
+        first, last = rows[0], rows[-1]
+        print(f"  {'  batch memory, %d -> %d dossiers' % (first['size'], last['size']):<38} peak RSS over the "
+              f"batch's start {first['peak'] - first['rss_before']:+.1f} -> {last['peak'] - last['rss_before']:+.1f} "
+              f"MiB (must not grow with the batch)")
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -224,6 +319,10 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-json", action="store_true", help="skip the JSON-RPC (base64) uploads")
     parser.add_argument("--reset", action="store_true")
+    parser.add_argument("--orm-only", action="store_true", help="skip the HTTP uploads")
+    parser.add_argument("--memory-batches", default="10,25,50",
+                        help="sizes of the batch approvals whose memory is measured ('' for none)")
+    parser.add_argument("--profile", help="write a cProfile of the 20-dossier batch approval to this file")
     parser.add_argument("--no-warm-memory", action="store_true",
                         help="skip touching the machine's memory once before measuring")
     ARGS = parser.parse_args()
@@ -257,7 +356,10 @@ def main():
 
     # through the ORM
     params = tmp / "params.json"
-    params.write_text(json.dumps({"files": files, "schools": ARGS.schools}))
+    params.write_text(json.dumps({
+        "files": files, "schools": ARGS.schools,
+        "memory_batches": [int(n) for n in ARGS.memory_batches.split(",") if n.strip()],
+        "profile": str(Path(ARGS.profile).resolve()) if ARGS.profile else None}))
     script = tmp / "orm.py"
     script.write_text(f"PARAMS = {str(params)!r}\nPASSWORD = {PASSWORD!r}\n" + ORM_SCRIPT)
     with open(script) as stdin:
@@ -268,6 +370,10 @@ def main():
         print(proc.stdout[-3000:], proc.stderr[-3000:])
         hscm.fail("the ORM benchmark failed")
     orm = json.loads([line for line in lines if line.startswith("RESULT")][0][7:])
+
+    if ARGS.orm_only:
+        print_orm(orm, files, sha, check)
+        return
 
     # over HTTP, 4 concurrent uploads
     port = hscm.free_port(18569)
@@ -329,20 +435,7 @@ def main():
         server.terminate()
         server.wait(timeout=60)
 
-    size = len(Path(files[0]).read_bytes())
-    print(f"\nhscm_odoo dossier benchmark — {ARGS.db}, {orm['dossiers']} dossiers in the database, "
-          f"files of {size / 1048576:.2f} MB, {os.cpu_count()} cores\n")
-    print(row("SHA-256 of the file", sha))
-    print(row("upload check (sandboxed)", check))
-    print(f"  {'target for the check':<38} {5 + statistics.median(sha) * 1000:8.1f} ms (5 ms + 1x SHA-256)")
-    t = orm["times"]
-    print(row("ORM upload (create + checks + save)", t["create"]))
-    print(row("ORM submit (checks, chain, version)", t["submit"]))
-    print(row("ORM approve + sign, step 1 (head)", t["approve_head"]))
-    print(row("ORM approve + sign, step 2 (VP, final)", t["approve_vp"]))
-    per = orm["batch_seconds"] / orm["batch"]
-    print(f"  {'ORM batch approve + sign (one call)':<38} n={orm['batch']:<4} {per * 1000:8.1f} ms per dossier, "
-          f"{1 / per:6.1f} dossiers/s")
+    print_orm(orm, files, sha, check)
     if http_times:
         print(row("HTTP JSON-RPC upload, 4 concurrent", http_times))
         print(f"  {'HTTP JSON-RPC throughput':<38} {len(http_times) / http_wall:8.1f} uploads/s "

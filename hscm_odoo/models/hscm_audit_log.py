@@ -32,6 +32,8 @@ EVENTS = [
     ("import", "Imported from Excel"),
     ("export", "Exported to Excel"),
     ("reminder", "Reminders sent"),
+    ("violation_issue", "Violation record issued"),
+    ("violation_cancel", "Violation record cancelled"),
 ]
 
 
@@ -69,12 +71,22 @@ class HscmAuditLog(models.Model):
     @api.model
     def _log(self, event, record, details=None):
         """Append one entry for ``record`` (any recordset of one, or False)."""
+        return self._log_many([(event, record, details)])
+
+    @api.model
+    def _log_many(self, entries):
+        """Append one entry per ``(event, record, details)``, in order, under
+        one lock of the chain head: a batch of decisions gets its entries in
+        one insert, each still chained to the one before it."""
+        if not entries:
+            return self
         user = self.env.user
         address = None
         if request:
             address = request.httprequest.remote_addr
-        values = {
-            "at": fields.Datetime.to_string(fields.Datetime.now()),
+        at = fields.Datetime.to_string(fields.Datetime.now())
+        vals_list = [{
+            "at": at,
             "event": event,
             "user_id": user.id,
             "login": user.login,
@@ -83,19 +95,19 @@ class HscmAuditLog(models.Model):
             "res_id": record.id if record else None,
             "res_name": record.sudo().display_name if record else None,  # a label for the trail
             "details": audit_chain.canonical(details or {}).decode(),
-        }
+        } for event, record, details in entries]
         head = self.env["hscm.audit.head"]._lock()
-        fields_for_digest = dict(values, sequence=head.sequence + 1)
-        values.update(
-            sequence=head.sequence + 1,
-            previous_digest=head.digest,
-            digest=audit_chain.digest(head.digest, fields_for_digest),
-        )
+        sequence, previous = head.sequence, head.digest
+        for values in vals_list:
+            sequence += 1
+            digest = audit_chain.digest(previous, dict(values, sequence=sequence))
+            values.update(sequence=sequence, previous_digest=previous, digest=digest)
+            previous = digest
         # Sudoed: users never get create rights on the trail; this method is
         # the only writer and records who acted in user_id/login.
-        entry = super(HscmAuditLog, self.sudo()).create([values])  # see the comment above
-        head._advance(entry.sequence, entry.digest)
-        return entry
+        created = super(HscmAuditLog, self.sudo()).create(vals_list)  # see the comment above
+        head._advance(sequence, previous)
+        return created
 
     @api.model_create_multi
     def create(self, vals_list):

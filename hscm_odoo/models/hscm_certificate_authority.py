@@ -76,6 +76,10 @@ class HscmCertificateAuthority(models.Model):
         """Issue a certificate for ``user`` (or the seal of ``school``) and
         record it as their PKCS#12 signing credential."""
         self.ensure_one()
+        if kind == "seal":
+            # the system applies the seal after the last approval, unattended:
+            # its file is protected like this CA's key (docs/signatures.md)
+            p12_passphrase = self.env["hscm.signing.credential"]._seal_passphrase(school)
         if not p12_passphrase:
             raise UserError(self.env._("Choose a passphrase for the new certificate."))
         staff = user.hscm_staff_ids.filtered("active")[:1]

@@ -67,13 +67,31 @@ def _binary_attachment(record, field):
     ], limit=1)
 
 
-def store_binary(record, field, data, mimetype):
+def binary_attachments(records, field):
+    """``{res_id: attachment}`` of a ``Binary(attachment=True)`` field for a
+    batch of records, in one search (see _binary_attachment)."""
+    attachments = records.env["ir.attachment"].sudo().search([  # the field storage, as _binary_attachment
+        ("res_model", "=", records._name), ("res_field", "=", field), ("res_id", "in", records.ids),
+    ])
+    # each on its own prefetch: reading one file must not read the batch's files
+    return {attachment.res_id: attachment.with_prefetch() for attachment in attachments}
+
+
+def store_binary(record, field, data, mimetype, attachment=None, sha1=None):
     """Store ``data`` as the attachment of a ``Binary(attachment=True)``
     field, like fields.Binary does, but from raw bytes with a known mimetype:
     a 5 MB upload is then not base64-decoded twice more by ir.attachment.
     The caller has checked its rights; the attachments of dossier files are
-    written by this function only (see ir_attachment.py)."""
-    attachment = _binary_attachment(record, field).with_context(hscm_internal=INTERNAL)
+    written by this function only (see ir_attachment.py).
+
+    ``attachment``: the field's current attachment when the caller already
+    looked it up (an empty recordset: there is none); ``sha1``: the SHA-1 of
+    ``data`` when the caller computed it (the filestore's key)."""
+    if attachment is None:
+        attachment = _binary_attachment(record, field)
+    attachment = attachment.with_context(hscm_internal=INTERNAL)
+    if sha1:
+        attachment = attachment.with_context(hscm_checksum=(data, sha1))
     values = {"raw": data, "mimetype": mimetype}
     if attachment:
         attachment.write(values)
@@ -332,6 +350,15 @@ class HscmDossier(models.Model):
     def _policy(self):
         self.ensure_one()
         return self.type_id._policy_for(self.school_id)
+
+    def _policies(self):
+        """``{dossier id: policy}`` for a batch: one lookup per type and school."""
+        by_scope = {}
+        for dossier in self:
+            key = (dossier.type_id, dossier.school_id)
+            if key not in by_scope:
+                by_scope[key] = dossier._policy()
+        return {dossier.id: by_scope[dossier.type_id, dossier.school_id] for dossier in self}
 
     @api.model
     def _create_with_file(self, values, data, file_name):
@@ -736,31 +763,93 @@ class HscmDossier(models.Model):
     def _activate_next_step(self):
         """Open the next waiting step and give its decider (only them) an activity."""
         self.ensure_one()
-        step = self._current_steps().filtered(lambda s: s.state == "waiting")[:1]
-        if not step:
-            return step
-        step.sudo().with_context(hscm_internal=INTERNAL).write({"state": "pending"})  # system row
-        decider = step.acting_user_id or step.expected_user_id
-        deadline = fields.Date.context_today(self)
-        if self.deadline:
-            deadline = max(deadline, school_calendar.local_date(self.deadline))
-        note = self.env._("Approve or reject %(ref)s: %(title)s", ref=self.name, title=self.title)
-        if step.delegation_id:
-            approver = step.sudo().expected_user_id.name  # a name for the note; staff may not read users
-            note += " " + self.env._("(acting for %(approver)s)", approver=approver)
-        self.sudo().activity_schedule(  # the activity is the approver's, not the owner's to create
-            "hscm_odoo.mail_act_hscm_approval", date_deadline=deadline, note=note, user_id=decider.id,
-        )
-        return step
+        return self._activate_next_steps()[self.id]
+
+    def _activate_next_steps(self):
+        """Open the next waiting step of each dossier and give its decider
+        (only them) an activity; returns ``{dossier id: opened step}`` (an
+        empty recordset when the chain is done).
+
+        The activities are created in one batch. Each decider is told once
+        per call: of their one new activity as Odoo does, or, when a batch
+        gives them several, by one message listing them all."""
+        Step = self.env["hscm.dossier.approval"]
+        opened, vals_list = {}, []
+        activity_type = self.env.ref("hscm_odoo.mail_act_hscm_approval").sudo()  # its summary; portal staff decide
+        model_id = self.env["ir.model"]._get_id(self._name)
+        today = fields.Date.context_today(self)
+        for dossier in self:
+            step = dossier._current_steps().filtered(lambda s: s.state == "waiting")[:1]
+            opened[dossier.id] = step
+            if not step:
+                continue
+            decider = step.acting_user_id or step.expected_user_id
+            deadline = today
+            if dossier.deadline:
+                deadline = max(deadline, school_calendar.local_date(dossier.deadline))
+            note = self.env._("Approve or reject %(ref)s: %(title)s", ref=dossier.name, title=dossier.title)
+            if step.delegation_id:
+                approver = step.sudo().expected_user_id.name  # a name for the note; staff may not read users
+                note += " " + self.env._("(acting for %(approver)s)", approver=approver)
+            vals_list.append({
+                "activity_type_id": activity_type.id, "summary": activity_type.summary, "automated": True,
+                "note": note, "date_deadline": deadline, "res_model_id": model_id, "res_id": dossier.id,
+                "user_id": decider.id,
+            })
+        steps = Step.union(*opened.values())
+        steps.sudo().with_context(hscm_internal=INTERNAL).write({"state": "pending"})  # system rows
+        if vals_list:
+            # Sudoed: the activity is the approver's, not the owner's to create;
+            # deciders are told below, once each
+            activities = self.env["mail.activity"].sudo().with_context(  # see the comment above
+                mail_activity_quick_update=True).create(vals_list)
+            self._notify_deciders(activities)
+        return opened
 
     def _close_activities(self, feedback=None):
-        activities = self.sudo().activity_ids.filtered(  # our own activity type only
-            lambda a: a.activity_type_id == self.env.ref("hscm_odoo.mail_act_hscm_approval")
-        )
-        if feedback:
+        activities = self.env["mail.activity"].sudo().search([  # our own activity type only
+            ("res_model", "=", self._name), ("res_id", "in", self.ids),
+            ("activity_type_id", "=", self.env.ref("hscm_odoo.mail_act_hscm_approval").id),
+        ])
+        if not feedback:
+            activities.unlink()
+        elif len(activities) <= 1:
             activities.action_feedback(feedback=feedback)
         else:
-            activities.unlink()
+            # A batch: the same "done" note on each record's chatter, logged in
+            # one insert (mail's _action_done renders and posts one by one).
+            # Sudoed as above: the approver closes the activities assigned to them.
+            dossiers = self.sudo().browse(activities.mapped("res_id"))  # see the comment above
+            note = Markup("<p>%s</p>") % self.env._(
+                "%(activity)s done: %(feedback)s",
+                activity=activities[:1].activity_type_id.name, feedback=feedback)
+            dossiers._message_log_batch({dossier.id: note for dossier in dossiers},
+                                        author_id=self.env.user.partner_id.id)
+            kept = activities.filtered("activity_type_id.keep_done")
+            kept.action_archive()
+            (activities - kept).unlink()
+
+    def _notify_deciders(self, activities):
+        """Tell each decider of their new approval activities: one activity,
+        as Odoo does (mail.activity ``action_notify``); several from one
+        batch, one message that lists them, instead of one e-mail each."""
+        for user, assigned in activities.grouped("user_id").items():
+            if len(assigned) == 1:
+                assigned.action_notify()
+                continue
+            # Sudoed: a system notification to the decider, posted as the approver
+            dossiers = self.browse(assigned.mapped("res_id")).sudo().with_context(  # see the comment above
+                lang=user.lang or self.env.lang)
+            env = dossiers.env
+            items = Markup("").join(
+                Markup("<li>%s: %s</li>") % (dossier.name, dossier.title) for dossier in dossiers)
+            dossiers[:1].message_notify(
+                partner_ids=user.partner_id.ids,
+                subject=env._("%(count)s professional records to approve", count=len(dossiers)),
+                body=Markup("<p>%s</p><ul>%s</ul>") % (
+                    env._("These professional records wait for your decision:"), items),
+                email_layout_xmlid="mail.mail_notification_light",
+            )
 
     def _cannot_decide_reason(self, user):
         """Why ``user`` may not decide now (a translated string), or None."""
@@ -815,34 +904,55 @@ class HscmDossier(models.Model):
         self._do_approve(comment=comment, signer=self._batch_signer(passphrase=passphrase, password=password))
         return True
 
+    def _pending_steps(self):
+        """``{dossier id: its step waiting for a decision}``."""
+        return {dossier.id: dossier._current_steps().filtered(lambda s: s.state == "pending")[:1]
+                for dossier in self}
+
     def _do_approve(self, comment=None, signer=None):
+        """Approve the pending step of every dossier of the batch: sign (one
+        file in memory at a time), then the bookkeeping in batches: the steps
+        in one write, the activities closed and opened together, one audit
+        insert, one verification trigger. A dossier whose last step this is
+        and whose policy asks for it is then sealed by its school."""
         now = fields.Datetime.now()
+        seal_signers = self._seal_signers()  # refuses before anything is signed when a seal is missing
+        steps = self._pending_steps()
+        signatures = self._sign_steps(steps, signer=signer)
+        decided = self.env["hscm.dossier.approval"].union(*steps.values())
+        decided.sudo().with_context(hscm_internal=INTERNAL).write({  # system rows, deciders checked
+            "state": "approved", "decided_by_id": self.env.uid, "decided_on": now, "comment": comment or False,
+        })
+        self._close_activities(feedback=comment or self.env._("Approved"))
+        next_steps = self._activate_next_steps()
+        finals = self.filtered(lambda d: not next_steps[d.id])
+        seals = finals._apply_seals(seal_signers, now)
+        # Sudoed: the approver decides; the record is not theirs to write.
+        (self - finals).sudo()._write_internal({"last_decision_on": now})  # guarded by _check_can_decide
+        entries = []
         for dossier in self:
-            step = dossier._current_steps().filtered(lambda s: s.state == "pending")[:1]
-            dossier._sign_step(step, signer=signer)
-            step.sudo().with_context(hscm_internal=INTERNAL).write({  # system row, decider checked
-                "state": "approved", "decided_by_id": self.env.uid, "decided_on": now, "comment": comment or False,
-            })
-            dossier._close_activities(feedback=comment or self.env._("Approved"))
-            next_step = dossier._activate_next_step()
-            values = {"last_decision_on": now}
-            if not next_step:
-                values.update(state="approved", approved_on=now)
+            step = steps[dossier.id]
+            final = dossier in finals
+            if final:
+                values = {"last_decision_on": now, "state": "approved", "approved_on": now}
                 if dossier.type_id.forward_to_superior:
                     values["forwarded_to_id"] = dossier.school_id.reports_to_id.id
-            # Sudoed: the approver decides; the record is not theirs to write.
-            dossier.sudo()._write_internal(values)  # guarded by _check_can_decide
-            if not next_step:
+                dossier.sudo()._write_internal(values)  # as above
                 dossier.sudo().message_post(  # posted as the approver, with the system's rights
                     body=self.env._("Approved by %(name)s.", name=self.env.user.name),
                     partner_ids=dossier.sudo().owner_id.partner_id.ids,  # approvers may not read users
                     subtype_xmlid="mail.mt_comment",
                 )
-            self.env["hscm.audit.log"]._log("approve", dossier, {
+            if dossier.id in signatures:
+                entries.append(("sign", dossier, signatures[dossier.id]))
+            entries.append(("approve", dossier, {
                 "step": step.sequence, "role": step.role,
                 "acting": step.sudo().acting_user_id.login or None,  # portal approvers may not read users
-                "final": not next_step, "comment": comment or None,
-            })
+                "final": final, "comment": comment or None,
+            }))
+            if dossier.id in seals:
+                entries.append(("sign", dossier, seals[dossier.id]))
+        self.env["hscm.audit.log"]._log_many(entries)
 
     def action_reject(self, reason):
         """Reject with a written reason (FR-28): back to the owner."""

@@ -26,7 +26,8 @@ class HscmDossierApproval(models.Model):
     dossier_id = fields.Many2one("hscm.dossier", required=True, index=True, ondelete="cascade")
     version_number = fields.Integer(readonly=True)
     sequence = fields.Integer(default=10)
-    role = fields.Selection(APPROVER_ROLES + [("extra", "Signer added by the submitter")], required=True,
+    role = fields.Selection(APPROVER_ROLES + [("extra", "Signer added by the submitter"),
+                                              ("seal", "School seal (after the last approval)")], required=True,
                             default="extra")
     required = fields.Boolean(readonly=True)
     expected_user_id = fields.Many2one("res.users", string="Approver", required=True, index=True,

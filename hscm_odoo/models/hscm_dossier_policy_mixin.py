@@ -42,6 +42,7 @@ POLICY_FIELDS = (
     "signature_policy",
     "allow_reorder_signers",
     "allow_extra_signers",
+    "seal_final_signature",
 )
 
 
@@ -92,6 +93,12 @@ class HscmDossierPolicyMixin(models.AbstractModel):
     )
     allow_reorder_signers = fields.Boolean(string="Submitter may reorder signers")
     allow_extra_signers = fields.Boolean(string="Submitter may add signers")
+    seal_final_signature = fields.Boolean(
+        string="Sealed by the school after the last approval",
+        help="After the last approval, the school's seal certificate signs the PDF as one more "
+        "signature (an organisational signature). A school without a valid seal certificate "
+        "cannot give the last approval.",
+    )
 
     _sql_constraints = [
         ("max_size_positive", "CHECK(max_size_mb > 0)", "The largest file size must be positive."),

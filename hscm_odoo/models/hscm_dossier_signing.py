@@ -14,6 +14,7 @@ import hashlib
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessDenied, UserError
@@ -25,7 +26,8 @@ from ..tools.bilingual import bilingual
 from ..tools.pades import PadesError, StampText
 from ..tools.printout import PrintMarks, qr_data_uri, week_printout
 from ..tools.timestamps import http_timestamper
-from .hscm_dossier import INTERNAL, read_binary, store_binary, user_error
+from .hscm_dossier import (BINARY_CACHE_FIELDS, INTERNAL, binary_attachments, read_binary, store_binary,
+                           user_error)
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -58,14 +60,22 @@ SIGNING_ERRORS = {
 
 IDENTITY_WINDOW = 10 * 60  # seconds, as Odoo's own check_identity
 
+# One thread that hashes a signed file while the approval thread hashes it too
+HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hscm-hash")
+
+
+def _sha1_hex(data):
+    return hashlib.sha1(data).hexdigest()
+
 
 class _BatchSigner:
     """Signs the dossiers of one approval call with one credential, whose
     key is opened once (the passphrase is asked once per batch)."""
 
-    def __init__(self, credential, method):
+    def __init__(self, credential, method, dossier_ids=()):
         self.credential = credential
         self.method = method
+        self.dossier_ids = set(dossier_ids)  # the dossiers of the batch that get a signature
 
     def sign(self, dossier, step, pdf, stamp, field_name, timestamper):
         return self.method.sign(pdf, field_name=field_name, stamp=stamp, timestamper=timestamper)
@@ -73,6 +83,8 @@ class _BatchSigner:
 
 class _DeviceSignature:
     """A signature value made on the approver's device, embedded now."""
+
+    dossier_ids = None  # the dossier signs if its policy asks for a signature
 
     def __init__(self, credential, signing_request, value):
         self.credential = credential
@@ -153,12 +165,15 @@ class HscmDossier(models.Model):
     # ------------------------------------------------------------------
     # Signing on approval
     # ------------------------------------------------------------------
-    def _needs_signature(self, credential):
-        """Whether approving this dossier puts a signature on its file."""
+    def _needs_signature(self, credential, policy=None):
+        """Whether approving this dossier puts a signature on its file
+        (``policy``: this dossier's, when the caller already has it)."""
         self.ensure_one()
         if self.file_kind != "pdf":
             return False  # Word files are approved with the account (PAdES signs PDFs)
-        return self._policy().signature_policy == "pki" or bool(credential)
+        if credential:
+            return True
+        return (policy or self._policy()).signature_policy == "pki"
 
     def _check_signing_identity(self, password):
         """The approver proves it is them before signing: their password
@@ -180,7 +195,8 @@ class HscmDossier(models.Model):
     def _batch_signer(self, passphrase=None, password=None):
         """The signer for this approval call, or None when nothing is signed."""
         credential = self.env["hscm.signing.credential"]._for_user(self.env.user)
-        to_sign = self.filtered(lambda d: d._needs_signature(credential))
+        policies = self._policies() if not credential else {}
+        to_sign = self.filtered(lambda d: d._needs_signature(credential, policies.get(d.id)))
         if not to_sign:
             return None
         if not credential:
@@ -198,7 +214,7 @@ class HscmDossier(models.Model):
         if hashlib.sha256(certificate).hexdigest() != credential.cert_sha256:
             raise user_error(_lt("The key signs with another certificate than the one registered for your "
                                  "account: nothing was signed."))
-        return _BatchSigner(credential, method)
+        return _BatchSigner(credential, method, to_sign.ids)
 
     def _stamp_for(self, step):
         self.ensure_one()
@@ -212,27 +228,57 @@ class HscmDossier(models.Model):
                          signed_at=f"Ngày ký: {local:%d/%m/%Y %H:%M}", extra_lines=[f"Số: {self.name}"],
                          qr_url=self._verify_url())
 
-    def _sign_step(self, step, signer=None):
-        """Sign this dossier's file for ``step`` with ``signer`` (or record an
-        approval with the account where no signature is needed)."""
+    def _sign_steps(self, steps, signer=None):
+        """Sign each dossier's file for its step in ``steps`` (``{dossier id:
+        step}``) with ``signer``, or record an approval with the account where
+        no signature is needed. One file is in memory at a time. Returns the
+        audit details of each signature, ``{dossier id: dict}``."""
+        to_sign = self.browse()
+        if signer:
+            wanted = signer.dossier_ids
+            to_sign = self.filtered(lambda d: d.id in wanted if wanted is not None
+                                    else d._needs_signature(signer.credential))
+        Step = self.env["hscm.dossier.approval"]
+        Step.union(*(steps[d.id] for d in self - to_sign)).sudo().with_context(  # system rows
+            hscm_internal=INTERNAL).write({"signature_method": "account"})
+        if not to_sign:
+            return {}
+        to_sign._ensure_verify_token()
+        files = binary_attachments(to_sign, "file")
+        timestamper = self._timestamper()
+        no_attachment = self.env["ir.attachment"].sudo()  # the field storage, as binary_attachments
+        signatures = {}
+        for dossier in to_sign:
+            step = steps[dossier.id]
+            signatures[dossier.id] = dossier._sign_file(
+                step, signer, dossier._stamp_for(step), files.get(dossier.id, no_attachment), timestamper)
+        self.env.ref("hscm_odoo.ir_cron_hscm_verify_signatures")._trigger()
+        return signatures
+
+    def _sign_file(self, step, signer, stamp, attachment, timestamper):
+        """Sign this dossier's current file (``attachment``) for ``step``;
+        the signed bytes become the current file and the step's evidence.
+        Returns the audit details."""
         self.ensure_one()
-        if not signer or not self._needs_signature(signer.credential):
-            step.sudo().with_context(hscm_internal=INTERNAL).write({"signature_method": "account"})  # system row
-            return
-        self._ensure_verify_token()
-        pdf = read_binary(self, "file")
+        pdf = attachment.raw or b""
+        attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
         field_name = f"HSCM_v{len(self.version_ids)}_s{step.sequence}_{step.id}"
         try:
-            signed = signer.sign(self, step, pdf, self._stamp_for(step), field_name, self._timestamper())
+            signed = signer.sign(self, step, pdf, stamp, field_name, timestamper)
         except PadesError as error:
             _logger.info("signing %s failed for %s: %s", self.name, self.env.user.login,
                          getattr(error, "code", type(error).__name__))
             raise signing_error(error) from None
         if not signed.startswith(pdf):
             raise user_error(_lt("Signing did not keep the earlier signatures: nothing was saved."))
+        del pdf
+        # both digests at once (hashlib releases the GIL): SHA-256 for the
+        # evidence, SHA-1 the filestore's key, computed once for both copies
+        sha1_future = HASHER.submit(_sha1_hex, signed)
         sha256 = hashlib.sha256(signed).hexdigest()
+        sha1 = sha1_future.result()
         credential = signer.credential
-        store_binary(self, "file", signed, "application/pdf")
+        store_binary(self, "file", signed, "application/pdf", attachment=attachment, sha1=sha1)
         # Sudoed: the approver signs; the record is not theirs to write (as in _do_approve)
         self.sudo()._write_internal({"file_sha256": sha256, "file_size": len(signed),
                                      "signature_verdict": "pending", "signature_report": False})
@@ -246,11 +292,65 @@ class HscmDossier(models.Model):
             "signed_size": len(signed),
         })
         # the same bytes as the dossier's file: the filestore keeps one copy
-        store_binary(step.sudo(), "signed_file", signed, "application/pdf")  # system row
-        self.env["hscm.audit.log"]._log("sign", self, {
-            "step": step.sequence, "method": credential.method, "certificate": credential.cert_sha256,
-            "sha256": sha256, "size": len(signed)})
+        store_binary(step.sudo(), "signed_file", signed, "application/pdf",  # system row
+                     attachment=self.env["ir.attachment"].sudo(), sha1=sha1)  # a new step: no file yet
+        return {"step": step.sequence, "method": credential.method, "certificate": credential.cert_sha256,
+                "sha256": sha256, "size": len(signed)}
+
+    # ------------------------------------------------------------------
+    # The school's seal after the last approval
+    # ------------------------------------------------------------------
+    def _seal_signers(self):
+        """For the dossiers this approval completes whose policy asks for the
+        school's seal: ``{dossier id: signer}``, each school's seal opened
+        once. Refuses the approval when a school has no valid seal; called
+        before anything is signed or written."""
+        finals = self.filtered(lambda d: d.file_kind == "pdf" and not d._current_steps().filtered(
+            lambda s: s.state == "waiting"))
+        if not finals:
+            return {}
+        policies = finals._policies()
+        Credential = self.env["hscm.signing.credential"]
+        by_school, signers = {}, {}
+        for dossier in finals.filtered(lambda d: policies[d.id].seal_final_signature):
+            school = dossier.school_id
+            if school not in by_school:
+                credential, method = Credential._seal_method(school, dossier.type_id)
+                by_school[school] = _BatchSigner(credential, method)
+            signers[dossier.id] = by_school[school]
+        return signers
+
+    def _apply_seals(self, seal_signers, decided_on):
+        """The school's seal signs each dossier's approved file, as one more
+        incremental signature recorded on its own step (role ``seal``), so
+        verification expects it. Returns the audit details per dossier."""
+        dossiers = self.filtered(lambda d: d.id in seal_signers)
+        if not dossiers:
+            return {}
+        dossiers._ensure_verify_token()
+        files = binary_attachments(dossiers, "file")
+        timestamper = self._timestamper()
+        no_attachment = self.env["ir.attachment"].sudo()  # the field storage, as binary_attachments
+        Step = self.env["hscm.dossier.approval"].sudo().with_context(hscm_internal=INTERNAL)  # system rows
+        local = decided_on.replace(tzinfo=dt.timezone.utc).astimezone(school_calendar.VN_TZ)
+        details = {}
+        for dossier in dossiers:
+            signer = seal_signers[dossier.id]
+            steps = dossier._current_steps()
+            step = Step.create([{
+                "dossier_id": dossier.id, "version_number": len(dossier.version_ids),
+                "sequence": (steps[-1:].sequence or 0) + 1, "role": "seal", "required": True,
+                "expected_user_id": signer.credential.user_id.id, "state": "approved",
+                "decided_on": decided_on,
+                "comment": self.env._("Sealed by the school after the last approval."),
+            }])
+            school = dossier.school_id.sudo()  # the school's name for the stamp
+            stamp = StampText(name=school.name, position="ĐÓNG DẤU", signed_at=f"Ngày ký: {local:%d/%m/%Y %H:%M}",
+                              extra_lines=[f"Số: {dossier.name}"], qr_url=dossier._verify_url())
+            details[dossier.id] = dict(dossier._sign_file(
+                step, signer, stamp, files.get(dossier.id, no_attachment), timestamper), seal=True)
         self.env.ref("hscm_odoo.ir_cron_hscm_verify_signatures")._trigger()
+        return details
 
     def action_open_approve_wizard(self):
         self._check_can_decide()

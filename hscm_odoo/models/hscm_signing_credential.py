@@ -1,12 +1,19 @@
 import base64
+import hashlib
+import hmac
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.translate import LazyTranslate
 
 from ..tools import signing_methods
 from ..tools.certificates import names_holder, read_certificate
 from ..tools.pades import PadesError
+
+from .hscm_dossier import user_error
 from .hscm_dossier_signing import signing_error
+
+_lt = LazyTranslate(__name__)
 
 METHODS = [
     ("pkcs12", "Certificate file (PKCS#12)"),
@@ -132,6 +139,42 @@ class HscmSigningCredential(models.Model):
         """The credential ``user`` signs with: the first active, unrevoked one."""
         return self.sudo().search([  # read by the signing code for the deciding user only
             ("user_id", "=", user.id), ("kind", "=", kind), ("revoked_on", "=", False)], limit=1)
+
+    @api.model
+    def _seal_passphrase(self, school):
+        """The passphrase of the PKCS#12 file of ``school``'s seal issued by an
+        organisation CA: derived from the database secret, like the CA's own
+        key (see docs/signatures.md), so the system applies the seal after
+        the last approval without anyone typing it."""
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")  # never leaves the server
+        return hmac.new(secret.encode(), f"hscm-seal-{school.id}".encode(), hashlib.sha256).hexdigest()
+
+    @api.model
+    def _seal_for(self, school):
+        """The school's seal credential that can sign now, or an empty recordset."""
+        now = fields.Datetime.now()
+        return self.sudo().search([  # the school's seal, read by the approval code only
+            ("kind", "=", "seal"), ("school_id", "=", school.id), ("method", "=", "pkcs12"),
+            ("revoked_on", "=", False), ("not_before", "<=", now), ("not_after", ">=", now),
+        ], limit=1)
+
+    @api.model
+    def _seal_method(self, school, dossier_type):
+        """``(credential, opened signing method)`` of ``school``'s seal;
+        refuses (bilingual) when the school has no seal that opens and signs."""
+        seal = self._seal_for(school)
+        if seal:
+            try:
+                method = seal._signing_method(self._seal_passphrase(school))
+                if hashlib.sha256(method.certificate()).hexdigest() == seal.cert_sha256:
+                    signing_methods.check_certificate(method.certificate())
+                    return seal, method
+            except PadesError:
+                pass
+        raise user_error(_lt(
+            "Records of type %(type)s are sealed by the school after the last approval, and %(school)s "
+            "has no valid seal certificate: ask the school administrator to have one issued.",
+            type=dossier_type.name, school=school.name))
 
     def _signing_method(self, secret):
         """The pure signing method for this credential; ``secret`` is the

@@ -22,6 +22,30 @@ class IrAttachment(models.Model):
             raise user_error(_lt("The files of professional records and their signed versions are "
                                  "evidence: they cannot be changed or removed."))
 
+    def _compute_checksum(self, bin_data):
+        # A signed file is stored twice (the dossier's current file and the
+        # step's evidence, one file in the filestore): its SHA-1 is computed
+        # once by store_binary and handed over with the very bytes object.
+        known = self.env.context.get("hscm_checksum")
+        if known and known[0] is bin_data:
+            return known[1]
+        return super()._compute_checksum(bin_data)
+
+    @api.model
+    def _same_content(self, bin_data, filepath):
+        # Odoo's SHA-1 collision check, in 1 MiB blocks instead of 1 KiB ones:
+        # the second copy of a 5 MB signed file took ~7 ms of Python slicing.
+        view = memoryview(bin_data)
+        offset = 0
+        with open(filepath, "rb") as stored:
+            while True:
+                block = stored.read(1 << 20)
+                if not block:
+                    return offset == len(view)
+                if block != view[offset:offset + len(block)]:
+                    return False
+                offset += len(block)
+
     @api.model_create_multi
     def create(self, vals_list):
         self._hscm_refuse(vals_list)

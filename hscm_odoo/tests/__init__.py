@@ -12,3 +12,4 @@ from . import test_signatures
 from . import test_portal
 from . import test_progress
 from . import test_progress_summary
+from . import test_school_seal
