@@ -9,7 +9,7 @@ import io
 import json
 
 from odoo import fields, http
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
 from ..tools import spreadsheets
@@ -73,6 +73,28 @@ class HscmProgressPortal(HscmPortal):
         request.env["hscm.audit.log"]._log("export", values["department"], {"what": "progress",
                                                                             "weeks": values["weeks"]})
         return self._xlsx(stream.getvalue(), f"tien-do-{values['department'].id}.xlsx")
+
+    @http.route("/my/hscm/progress/report.pdf", type="http", auth="user", methods=["GET"], website=True)
+    def progress_report_pdf(self, department_id=None, week=None, month=None, **kwargs):
+        """The weekly (or monthly, with ``month=YYYY-MM-01``) progress report
+        of a department the user follows, as a PDF (FR-52)."""
+        department = self._departments().filtered(lambda d: d.id == _int(department_id))[:1]
+        year = department and department.school_id._get_school_year(fields.Datetime.now())
+        if not year:
+            raise request.not_found()
+        try:
+            content = request.env["hscm.oversight.report"]._progress_pdf(
+                department.school_id.id, year.id, "month" if month else "week", week=_int(week), month=month,
+                department_id=department.id)
+        except AccessError:
+            raise request.not_found() from None
+        except UserError as error:
+            return request.make_response(error.args[0], headers=[("Content-Type", "text/plain; charset=utf-8")],
+                                         status=400)
+        return request.make_response(content, headers=[
+            ("Content-Type", "application/pdf"), ("Content-Length", str(len(content))),
+            ("Content-Disposition", http.content_disposition(f"bao-cao-tien-do-{department.id}.pdf")),
+        ])
 
     @staticmethod
     def _xlsx(content, name):

@@ -25,6 +25,10 @@ from . import hscm_dossier_version
 from . import hscm_dossier_approval
 from . import hscm_teaching_assignment
 from . import hscm_progress
+from . import hscm_oversight_report
+from . import report_hscm_progress
+from . import hscm_violation_record
+from . import hscm_violation_record_line
 from . import hscm_reminder_sent
 from . import hscm_dossier_signing
 from . import hscm_trust_root

@@ -9,7 +9,8 @@ from . import test_flow
 from . import test_rpc_and_concurrency
 from . import test_audit_trail
 from . import test_signatures
+from . import test_school_seal
 from . import test_portal
 from . import test_progress
 from . import test_progress_summary
-from . import test_school_seal
+from . import test_reports

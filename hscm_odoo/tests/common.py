@@ -217,3 +217,70 @@ class HscmFlowCase(HscmCase):
         """Submit as their owner (one owner per call)."""
         dossiers.with_user(dossiers.owner_id).action_submit()
         return dossiers
+
+
+# ----------------------------------------------------------------------
+# PDF reports in tests
+# ----------------------------------------------------------------------
+class _UnpatchedQtFilter:
+    """Drops exactly the warning Debian's wkhtmltopdf (unpatched Qt) prints
+    on every report: that it ignores Odoo's header and footer switches (and
+    where it keeps its runtime files). Any other wkhtmltopdf message, or
+    anything more in the same message, still gets through and fails the run."""
+
+    import re as _re
+
+    PREFIX = "wkhtmltopdf: "
+    KNOWN = _re.compile(
+        r"The switch --[\w-]+, is not support(?:ed)? using unpatched qt, and will be ignored\."
+        r"|QStandardPaths: XDG_RUNTIME_DIR not set, defaulting to '[^']*'"
+    )
+
+    def filter(self, record):
+        message = record.getMessage()
+        if not message.startswith(self.PREFIX):
+            return True
+        return bool(self.KNOWN.sub("", message[len(self.PREFIX):]).strip())
+
+
+REPORT_LOGGER = "odoo.addons.base.models.ir_actions_report"
+
+
+class quiet_unpatched_qt:
+    """``with quiet_unpatched_qt(): ...`` around a PDF render."""
+
+    def __enter__(self):
+        import logging
+
+        self._filter = _UnpatchedQtFilter()
+        logging.getLogger(REPORT_LOGGER).addFilter(self._filter)
+        return self
+
+    def __exit__(self, *exc):
+        import logging
+
+        logging.getLogger(REPORT_LOGGER).removeFilter(self._filter)
+        return False
+
+
+def pdf_text(data):
+    """The text of a PDF (``pdftotext -layout``), pages separated by \\f."""
+    import os
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        return subprocess.run(["pdftotext", "-layout", handle.name, "-"], capture_output=True, text=True,
+                              check=True, env=dict(os.environ, LANG="C.UTF-8")).stdout
+
+
+def render_pdf(env, report_ref, res_ids=None, data=None):
+    """Render a QWeb report to real PDF bytes (tests otherwise get HTML),
+    with the known wkhtmltopdf warning muted."""
+    report = env["ir.actions.report"].with_context(force_report_rendering=True)
+    with quiet_unpatched_qt():
+        content, kind = report._render_qweb_pdf(report_ref, res_ids=res_ids, data=data)
+    assert kind == "pdf", kind
+    return content

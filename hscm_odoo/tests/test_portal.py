@@ -8,7 +8,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
 from odoo.tools import config, mute_logger
 
-from .common import PASSWORD, make_pdf
+from .common import PASSWORD, make_pdf, quiet_unpatched_qt
 from .test_signatures import SigningCase
 
 SCREEN_WIDTHS = (375, 1280)
@@ -240,8 +240,8 @@ class TestPortalSafety(PortalCase):
         # rendered here, not through a request: wkhtmltopdf loads the report's
         # styles from the test server, which serves one request at a time.
         # Debian's wkhtmltopdf (unpatched Qt) warns that it ignores Odoo's
-        # header/footer switches on every report: that known line is muted.
-        with mute_logger("odoo.addons.base.models.ir_actions_report"):
+        # header/footer switches on every report: that known line (only) is muted.
+        with quiet_unpatched_qt():
             text = _pdftotext(plan.with_user(self.teacher)._printout())
         pages = text.split("\f")
         self.assertIn("PHIẾU TRÌNH DUYỆT", text)
