@@ -99,3 +99,17 @@ class HscmDossierType(models.Model):
         overrides = self.env["hscm.dossier.type.override"].search(
             [("type_id", "=", self.id), ("active", "=", True), *scope], limit=2)
         return overrides.filtered("school_id")[:1] or overrides[:1] or self
+
+    def _policies_for(self, schools):
+        """``{school id: policy}`` for many schools at once (the dashboards'
+        rebuild): the same answer as :meth:`_policy_for`, in one search."""
+        self.ensure_one()
+        overrides = self.env["hscm.dossier.type.override"].search(
+            [("type_id", "=", self.id), ("active", "=", True),
+             "|", ("school_id", "in", schools.ids), ("authority_id", "in", schools.authority_id.ids)])
+        by_school = {o.school_id.id: o for o in overrides if o.school_id} if self.school_may_override else {}
+        by_authority = {}
+        for override in overrides.filtered(lambda o: not o.school_id).sorted("id"):
+            by_authority.setdefault(override.authority_id.id, override)
+        return {school.id: by_school.get(school.id) or by_authority.get(school.authority_id.id) or self
+                for school in schools}

@@ -73,26 +73,7 @@ class HscmOversightReport(models.AbstractModel):
         (:class:`ExpectedItem`, one per teacher, subject, class and week) and
         the dossiers handed in for each, ``{(staff id, subject id, class id,
         week): [dossier]}``; matched as ``hscm.progress`` matches them."""
-        progress = self.env["hscm.progress"]
-        lesson_plan = progress._lesson_plan_type()
-        policy = lesson_plan._policy_for(school)
-        assignments = self.env["hscm.teaching.assignment"].search([("staff_id", "in", staff.ids)])
-        items = status_tools.expected_lesson_plans(
-            [status_tools.Assignment(a.staff_id.id, a.subject_id.id, a.class_id.id, a.periods_per_week,
-                                     a.from_week or None, a.to_week or None) for a in assignments],
-            list(weeks), unit="week" if policy.file_unit == "week" else "lesson")
-        staff_of_user = {s.user_id.id: s.id for s in staff.sudo() if s.user_id}  # account ids only
-        files = defaultdict(list)
-        dossiers = self.env["hscm.dossier"].search([
-            ("type_id", "=", lesson_plan.id), ("owner_id", "in", list(staff_of_user)),
-            ("school_year_id", "=", year.id), ("week_number", "in", list(weeks)),
-            ("state", "in", HANDED_IN_STATES),
-        ], order="id")
-        for dossier in dossiers:
-            for school_class in dossier.class_ids or [False]:
-                files[(staff_of_user.get(dossier.owner_id.id), dossier.subject_id.id,
-                       school_class.id if school_class else False, dossier.week_number)].append(dossier)
-        return items, files
+        return self.env["hscm.progress"]._lesson_plan_items(school, year, staff, weeks)
 
     @api.model
     def _item_rows(self, school, year, staff, weeks, now, statuses):

@@ -57,9 +57,12 @@ class HscmProgress(models.AbstractModel):
             grid[staff_id][week] = status_tools.Cell(worst, dict(counts), min(waiting) if waiting else None)
         return grid
 
-    def _item_cells(self, school, year, staff, weeks, now):
-        """``[(ExpectedItem, Cell)]``: each lesson-plan item ``staff`` owe in
-        ``weeks`` and how it stands (the rules of tools/submission_status)."""
+    def _lesson_plan_items(self, school, year, staff, weeks):
+        """``(items, files)``: the lesson plans ``staff`` owe in ``weeks`` (one
+        :class:`ExpectedItem` per teacher, subject, class and week) and the
+        dossiers handed in for each, ``{(staff id, subject id, class id,
+        week): [dossier]}`` in the order they were created. The dashboards,
+        the reports and the violation records all match them here."""
         lesson_plan = self._lesson_plan_type()
         policy = lesson_plan._policy_for(school)
         # Records are found with the caller's rights, then read sudoed: Odoo would otherwise check the
@@ -69,24 +72,28 @@ class HscmProgress(models.AbstractModel):
             [status_tools.Assignment(a.staff_id.id, a.subject_id.id, a.class_id.id, a.periods_per_week,
                                      a.from_week or None, a.to_week or None) for a in assignments],
             list(weeks), unit="week" if policy.file_unit == "week" else "lesson")
-        deadline_of = self._deadlines(policy, year, weeks)
-        handed_in = defaultdict(list)
+        files = defaultdict(list)
         staff_of_user = {s.user_id.id: s.id for s in staff.sudo() if s.user_id}  # ids only
         dossiers = self.env["hscm.dossier"].search([
             ("type_id", "=", lesson_plan.id), ("owner_id", "in", list(staff_of_user)),
             ("school_year_id", "=", year.id), ("week_number", "in", list(weeks)),
             ("state", "in", ("submitted", "approved", "rejected")),
-        ]).sudo()  # found with the caller's rights (see above)
+        ], order="id").sudo()  # found with the caller's rights (see above)
         for dossier in dossiers:
-            submission = status_tools.Submitted(dossier.state, dossier.submitted_on, dossier.approved_on,
-                                                dossier.is_late)
             for school_class in dossier.class_ids or [False]:
-                key = (staff_of_user.get(dossier.owner_id.id), dossier.subject_id.id,
-                       school_class.id if school_class else False, dossier.week_number)
-                handed_in[key].append(submission)
-        return [(item, status_tools.cell_of(item.count, handed_in.get(
-                    (item.teacher_id, item.subject_id, item.class_id, item.week), []), deadline_of.get(item.week), now))
-                for item in items]
+                files[(staff_of_user.get(dossier.owner_id.id), dossier.subject_id.id,
+                       school_class.id if school_class else False, dossier.week_number)].append(dossier)
+        return items, files
+
+    def _item_cells(self, school, year, staff, weeks, now):
+        """``[(ExpectedItem, Cell)]``: each lesson-plan item ``staff`` owe in
+        ``weeks`` and how it stands (the rules of tools/submission_status)."""
+        items, files = self._lesson_plan_items(school, year, staff, weeks)
+        deadline_of = self._deadlines(self._lesson_plan_type()._policy_for(school), year, weeks)
+        return [(item, status_tools.cell_of(item.count, [
+                    status_tools.Submitted(d.state, d.submitted_on, d.approved_on, d.is_late)
+                    for d in files.get((item.teacher_id, item.subject_id, item.class_id, item.week), ())
+                ], deadline_of.get(item.week), now)) for item in items]
 
     def _deadlines(self, policy, year, weeks):
         """``{week: aware deadline or None}`` of the lesson plans of ``weeks``."""

@@ -21,47 +21,77 @@ COUNT_COLUMNS = ("expected", "owed", "on_time", "late", "pending", "rejected", "
 # tools/submission_status.py (expected_lesson_plans + cell_of), written in
 # SQL because a city owes millions of them. test_progress_summary checks that
 # both give the same statuses at every boundary.
-#   items   one row per teacher, subject, class and week with its file count
-#   files   the dossiers handed in, ranked best first (5 on time … 1 rejected)
-#   cells   the best ``cnt`` files of each item; the empty slots are missing
-#           once the deadline has passed, else not due
+#   a        the active assignments with their week range
+#   multi    the (teacher, subject, class) keys with several assignments:
+#            their periods add up week by week (rare: a split timetable)
+#   items    one row per teacher, subject, class and week with its file count
+#   files    the dossiers handed in per (owner, subject, class, week): how many
+#            approved on time (n5), late (n4), pending (n2), rejected (n1)
+#   cells    the best ``cnt`` files fill the slots, on time first, then late,
+#            pending, rejected (k5, k4, k2, k1); empty slots are missing once
+#            the deadline has passed, else not due; the most urgent status wins
 LESSON_PLAN_SQL = """
-WITH items AS (
-    SELECT st.id AS staff_id, st.user_id, ta.subject_id, ta.class_id, pol.week,
-           st.school_id, st.school_department_id,
-           CASE WHEN pol.unit_is_week THEN 1 ELSE SUM(ta.periods_per_week) END AS cnt,
-           pol.deadline
+CREATE TEMP TABLE hscm_progress_tmp_cells ON COMMIT DROP AS
+WITH a AS (
+    SELECT st.id AS staff_id, st.user_id, st.school_id, st.school_department_id, ta.subject_id, ta.class_id,
+           COALESCE(NULLIF(ta.from_week, 0), 1) AS week_from,
+           COALESCE(NULLIF(ta.to_week, 0), %(week_count)s) AS week_to, ta.periods_per_week AS periods
       FROM hscm_teaching_assignment ta
       JOIN hscm_staff st ON st.id = ta.staff_id AND st.active
-      JOIN hscm_progress_tmp_deadline pol ON pol.school_id = st.school_id
-           AND pol.week BETWEEN COALESCE(NULLIF(ta.from_week, 0), 1) AND COALESCE(NULLIF(ta.to_week, 0), %(week_count)s)
      WHERE ta.active
-     GROUP BY st.id, st.user_id, ta.subject_id, ta.class_id, pol.week, st.school_id, st.school_department_id,
+), multi AS (
+    SELECT staff_id, subject_id, class_id FROM a GROUP BY staff_id, subject_id, class_id HAVING COUNT(*) > 1
+), items AS (
+    SELECT a.staff_id, a.user_id, a.school_id, a.school_department_id, a.subject_id, a.class_id, pol.week,
+           CASE WHEN pol.unit_is_week THEN 1 ELSE a.periods END AS cnt, pol.deadline
+      FROM a
+      JOIN hscm_progress_tmp_deadline pol ON pol.school_id = a.school_id AND pol.week BETWEEN a.week_from AND a.week_to
+     WHERE NOT EXISTS (SELECT 1 FROM multi m WHERE m.staff_id = a.staff_id AND m.subject_id = a.subject_id
+                                                AND m.class_id = a.class_id)
+    UNION ALL
+    SELECT a.staff_id, a.user_id, a.school_id, a.school_department_id, a.subject_id, a.class_id, pol.week,
+           CASE WHEN pol.unit_is_week THEN 1 ELSE SUM(a.periods) END, pol.deadline
+      FROM a
+      JOIN multi m ON m.staff_id = a.staff_id AND m.subject_id = a.subject_id AND m.class_id = a.class_id
+      JOIN hscm_progress_tmp_deadline pol ON pol.school_id = a.school_id AND pol.week BETWEEN a.week_from AND a.week_to
+     GROUP BY a.staff_id, a.user_id, a.school_id, a.school_department_id, a.subject_id, a.class_id, pol.week,
               pol.unit_is_week, pol.deadline
 ), files AS (
     SELECT d.owner_id AS user_id, d.subject_id, rel.hscm_school_class_id AS class_id, d.week_number AS week,
-           CASE d.state WHEN 'rejected' THEN 1 WHEN 'submitted' THEN 2
-                ELSE CASE WHEN COALESCE(d.is_late, FALSE) THEN 4 ELSE 5 END END AS rank,
-           d.submitted_on
+           COUNT(*) FILTER (WHERE d.state = 'approved' AND NOT COALESCE(d.is_late, FALSE)) AS n5,
+           COUNT(*) FILTER (WHERE d.state = 'approved' AND COALESCE(d.is_late, FALSE)) AS n4,
+           COUNT(*) FILTER (WHERE d.state = 'submitted') AS n2,
+           COUNT(*) FILTER (WHERE d.state = 'rejected') AS n1,
+           MIN(d.submitted_on) FILTER (WHERE d.state = 'submitted') AS pending_since
       FROM hscm_dossier d
       JOIN hscm_dossier_hscm_school_class_rel rel ON rel.hscm_dossier_id = d.id
      WHERE d.type_id = %(type_id)s AND d.school_year_id = %(year_id)s AND d.active
        AND d.state IN ('submitted', 'approved', 'rejected')
-), ranked AS (
-    SELECT files.*, row_number() OVER (PARTITION BY user_id, subject_id, class_id, week ORDER BY rank DESC) AS rn
-      FROM files
-), cells AS (
-    SELECT i.school_id, i.school_department_id, i.subject_id, i.week,
-           LEAST(COALESCE(MIN(r.rank), 9),
-                 CASE WHEN COUNT(r.rank) >= i.cnt THEN 9
-                      WHEN i.deadline IS NOT NULL AND %(now)s > i.deadline THEN 0
-                      ELSE 3 END) AS status,
-           MIN(r.submitted_on) FILTER (WHERE r.rank = 2) AS waiting_since
+     GROUP BY d.owner_id, d.subject_id, rel.hscm_school_class_id, d.week_number
+), slots AS (
+    SELECT i.school_id, i.school_department_id, i.subject_id, i.week, i.cnt, i.deadline,
+           LEAST(COALESCE(f.n5, 0), i.cnt) AS k5,
+           LEAST(COALESCE(f.n4, 0), i.cnt - LEAST(COALESCE(f.n5, 0), i.cnt)) AS k4,
+           COALESCE(f.n5, 0) + COALESCE(f.n4, 0) AS n54, COALESCE(f.n2, 0) AS n2, COALESCE(f.n1, 0) AS n1,
+           f.pending_since
       FROM items i
-      LEFT JOIN ranked r ON r.user_id = i.user_id AND r.subject_id = i.subject_id AND r.class_id = i.class_id
-                        AND r.week = i.week AND r.rn <= i.cnt
-     GROUP BY i.staff_id, i.subject_id, i.class_id, i.week, i.school_id, i.school_department_id, i.cnt, i.deadline
+      LEFT JOIN files f ON f.user_id = i.user_id AND f.subject_id = i.subject_id AND f.class_id = i.class_id
+                       AND f.week = i.week
+), kept AS (
+    SELECT s.*, LEAST(s.n2, GREATEST(s.cnt - s.n54, 0)) AS k2,
+           LEAST(s.n1, GREATEST(s.cnt - s.n54 - s.n2, 0)) AS k1,
+           GREATEST(s.cnt - s.n54 - s.n2 - s.n1, 0) AS empty
+      FROM slots s
 )
+SELECT school_id, school_department_id, subject_id, week,
+       CASE WHEN empty > 0 AND deadline IS NOT NULL AND %(now)s > deadline THEN 0
+            WHEN k1 > 0 THEN 1 WHEN k2 > 0 THEN 2 WHEN empty > 0 THEN 3 WHEN k4 > 0 THEN 4 ELSE 5 END AS status,
+       CASE WHEN k2 > 0 THEN pending_since END AS waiting_since
+  FROM kept
+"""
+
+# Then the cells (one per item) add up per school, department, subject and week.
+LESSON_PLAN_INSERT_SQL = """
 INSERT INTO hscm_progress_summary (
     school_year_id, school_id, reports_to_id, authority_id, school_department_id, subject_id, type_id, week,
     expected, owed, on_time, late, pending, rejected, missing, not_due, waiting,
@@ -74,7 +104,7 @@ SELECT %(year_id)s, c.school_id, s.reports_to_id, s.authority_id, c.school_depar
        COUNT(*) FILTER (WHERE c.status = 0), COUNT(*) FILTER (WHERE c.status = 3),
        COUNT(c.waiting_since), MIN(c.waiting_since),
        COALESCE(SUM(EXTRACT(EPOCH FROM c.waiting_since)), 0)
-  FROM cells c
+  FROM hscm_progress_tmp_cells c
   JOIN hscm_school s ON s.id = c.school_id
  GROUP BY c.school_id, s.reports_to_id, s.authority_id, c.school_department_id, c.subject_id, c.week
 """
@@ -197,8 +227,16 @@ class HscmProgressSummary(models.Model):
         rows.seek(0)
         cr.copy_from(rows, "hscm_progress_tmp_deadline", columns=("school_id", "week", "deadline", "unit_is_week"))
         cr.execute("ANALYZE hscm_progress_tmp_deadline")
-        cr.execute(LESSON_PLAN_SQL, {"type_id": lesson_plan.id, "year_id": year.id, "now": now,
-                                     "week_count": year.week_count})
+        params = {"type_id": lesson_plan.id, "year_id": year.id, "now": now, "week_count": year.week_count}
+        # a rebuild reads millions of rows at once: give it memory to hash them, and no JIT (seconds to compile
+        # for a query run every 30 minutes); both for this transaction only
+        cr.execute("SET LOCAL work_mem = '256MB'")
+        cr.execute("SET LOCAL jit = off")
+        cr.execute("DROP TABLE IF EXISTS hscm_progress_tmp_cells")
+        cr.execute(LESSON_PLAN_SQL, params)
+        cr.execute(LESSON_PLAN_INSERT_SQL, params)
+        cr.execute("RESET work_mem")
+        cr.execute("RESET jit")
 
     def _refresh_other_records(self, year, schools, weeks, now):
         """Records other than lesson plans: few per school, so in Python with
@@ -211,19 +249,25 @@ class HscmProgressSummary(models.Model):
         handed_in = self._other_handed_in(year, types)
         owners = self.env["hscm.progress"]._owner_units(schools, types, year)
         values = []
-        for school in schools:
-            for type_ in types.filtered(lambda t: t._applies_to(school)):
-                policy = type_._policy_for(school)
-                totals = defaultdict(lambda: defaultdict(float))
-                for owner, department_id in owners.get((school.id, type_.id), ()):
+        for type_ in types:
+            applicable = schools.filtered(type_._applies_to)
+            policies = type_._policies_for(applicable)
+            periods_of = {}  # the deadlines of a policy are the same for all its schools: computed once
+            for school in applicable:
+                policy = policies[school.id]
+                if policy not in periods_of:
+                    periods_of[policy] = []
                     for period in records_owed.periods_for_rule(policy.deadline_rule, weeks):
                         try:
                             due = policy._compute_deadline(period, weeks, year.first_semester_weeks)
                         except ValueError:
                             continue
                         week = records_owed.week_of_deadline(due, weeks) or period.week or 1
-                        cell = status_tools.cell_of(
-                            1, handed_in.get((type_.id, owner, records_owed.period_key(period)), ()), due, now)
+                        periods_of[policy].append((records_owed.period_key(period), due, week))
+                totals = defaultdict(lambda: defaultdict(float))
+                for owner, department_id in owners.get((school.id, type_.id), ()):
+                    for key, due, week in periods_of[policy]:
+                        cell = status_tools.cell_of(1, handed_in.get((type_.id, owner, key), ()), due, now)
                         self._add_cell(totals[(department_id, week)], cell)
                 for (department_id, week), counts in totals.items():
                     values.append((year.id, school.id, school.reports_to_id.id or None,

@@ -255,6 +255,7 @@ def cell_of(expected_count, submissions, deadline, now):
     deadline, now = _utc(deadline), _utc(now)
     if now is None:
         raise ValueError("now is required")
+    submissions = list(submissions)
     handed_in = []
     for submission in submissions:
         status = _file_status(submission, deadline)
@@ -269,7 +270,10 @@ def cell_of(expected_count, submissions, deadline, now):
         overdue = deadline is not None and now > deadline
         counts[MISSING if overdue else NOT_DUE] += empty
     status = min(counts, key=_RANK.__getitem__)
-    waiting = [_utc(s.submitted_on) for st, s in handed_in if st == PENDING and s.submitted_on is not None]
+    # when a pending file counts, the item waits since its oldest pending file (whichever of several
+    # equal pending files fills the slot): the same answer whatever order the files come in
+    waiting = [_utc(s.submitted_on) for s in submissions
+               if _SUBMITTED_STATES.get(s.state) == PENDING and s.submitted_on is not None] if counts[PENDING] else []
     return Cell(status, dict(counts), min(waiting) if waiting else None)
 
 

@@ -180,6 +180,12 @@ def test_cell_keeps_the_oldest_pending_file():
     assert cell.status == ss.PENDING
     assert cell.waiting_since == first
     assert ss.cell_of(1, [approved(first)], DEADLINE, DEADLINE).waiting_since is None
+    # one file owed, two pending: the item waits since the older, whatever their order
+    for files in ([Submitted("submitted", second), Submitted("submitted", first)],
+                  [Submitted("submitted", first), Submitted("submitted", second)]):
+        assert ss.cell_of(1, files, DEADLINE, DEADLINE).waiting_since == first
+    # an approved file fills the only slot: nothing waits
+    assert ss.cell_of(1, [Submitted("submitted", first), approved(second)], DEADLINE, DEADLINE).waiting_since is None
 
 
 def test_worst_of_a_teachers_week():
