@@ -1036,6 +1036,32 @@ class HscmDossier(models.Model):
         return {"type": "ir.actions.act_url", "target": "self",
                 "url": f"/hscm/export/register.xlsx?{urllib.parse.urlencode({'domain': domain})}"}
 
+    def _register_rows(self, batch=5000):
+        """The rows of the register (Excel export) of these records, in id
+        order, as tuples: reference, title, type, owner, school, department,
+        subject, week, state, submitted on, deadline, late, approved on,
+        SHA-256. ``self`` must have been found with the user's rights; the
+        names are read in one query per ``batch`` records (50,000 rows in a
+        second or so, where the ORM takes ten)."""
+        lang = self.env.lang or "en_US"
+        ids = self.ids
+        for start in range(0, len(ids), batch):
+            self.env.cr.execute(SQL("""
+                SELECT d.name, d.title, COALESCE(t.name->>%(lang)s, t.name->>'en_US'), p.name, s.name, dep.name,
+                       COALESCE(subj.name->>%(lang)s, subj.name->>'en_US'), d.week_number, d.state,
+                       d.submitted_on, d.deadline, COALESCE(d.is_late, FALSE), d.approved_on, d.file_sha256
+                  FROM hscm_dossier d
+                  JOIN hscm_dossier_type t ON t.id = d.type_id
+                  JOIN res_users u ON u.id = d.owner_id
+                  JOIN res_partner p ON p.id = u.partner_id
+                  LEFT JOIN hscm_school s ON s.id = d.school_id
+                  LEFT JOIN hscm_school_department dep ON dep.id = d.school_department_id
+                  LEFT JOIN hscm_subject subj ON subj.id = d.subject_id
+                 WHERE d.id = ANY(%(ids)s)
+                 ORDER BY d.id
+            """, lang=lang, ids=ids[start:start + batch]))
+            yield from self.env.cr.fetchall()
+
     def _log_download(self, version=None):
         """Every download by an inspector (office, Sở) is traced (FR-39)."""
         user = self.env.user

@@ -202,6 +202,12 @@ class TestProgressPages(ProgressCase, HttpCase):
         response = self.url_open("/hscm/export/register.xlsx")
         register = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
         self.assertIn(plan.name, [row[0] for row in register])
+        row = next(row for row in register if row[0] == plan.name)
+        states = dict(plan._fields["state"]._description_selection(plan.with_user(self.vp).env))
+        self.assertEqual(row[1:9], (plan.title, plan.type_id.with_user(self.vp).name, plan.owner_id.name,
+                                    plan.school_id.name, plan.school_department_id.name, plan.subject_id.name,
+                                    plan.week_number, states[plan.state]))
+        self.assertEqual(row[13], plan.file_sha256)
         self.authenticate(self.teacher2.login, PASSWORD)
         domain = urllib.parse.urlencode({"domain": json.dumps([["id", "=", plan.id]])})
         register = list(load_workbook(io.BytesIO(
