@@ -313,9 +313,14 @@ class HscmProgress(models.AbstractModel):
         now = fields.Datetime.now()
         rows = {}
         weeks = set()
+        names = [m.split(":")[0] for m in measures]
+        # the groups were read with the user's rules; their names need not be checked again one by one
+        grouped = Model.env[Model._fields[key].comodel_name].browse(
+            list({record.id for record, *_rest in groups if record}))
+        labels = {record.id: record.display_name for record in grouped.sudo()}  # names of groups the user reads
         for record, week, *values in groups:
-            figures = self._figures(dict(zip([m.split(":")[0] for m in measures], values)), now)
-            row = rows.setdefault(record.id, {"id": record.id, "name": record.display_name or self.env._("None"),
+            figures = self._figures(dict(zip(names, values)), now)
+            row = rows.setdefault(record.id, {"id": record.id, "name": labels.get(record.id) or self.env._("None"),
                                              "weeks": {}, "totals": defaultdict(float)})
             row["weeks"][str(week)] = figures
             weeks.add(week)
@@ -353,8 +358,8 @@ class HscmProgress(models.AbstractModel):
 
     @api.model
     def _latest_year(self, Model):
-        rows = Model._read_group([], ["school_year_id"], order="school_year_id desc", limit=1)
-        return rows[0][0] if rows else self.env["hscm.school.year"]
+        # the newest year with figures the user may read: one index scan, not a group over every row
+        return Model.search([], order="school_year_id desc", limit=1).school_year_id
 
     @api.model
     def _refreshed_at(self):
