@@ -21,18 +21,23 @@ COUNT_COLUMNS = ("expected", "owed", "on_time", "late", "pending", "rejected", "
 # tools/submission_status.py (expected_lesson_plans + cell_of), written in
 # SQL because a city owes millions of them. test_progress_summary checks that
 # both give the same statuses at every boundary.
+#   pol      each school's teaching weeks, their deadline and the file unit (one per week or per lesson)
 #   a        the active assignments with their week range
 #   multi    the (teacher, subject, class) keys with several assignments:
 #            their periods add up week by week (rare: a split timetable)
 #   items    one row per teacher, subject, class and week with its file count
 #   files    the dossiers handed in per (owner, subject, class, week): how many
 #            approved on time (n5), late (n4), pending (n2), rejected (n1)
-#   cells    the best ``cnt`` files fill the slots, on time first, then late,
+#   kept     the best ``cnt`` files fill the slots, on time first, then late,
 #            pending, rejected (k5, k4, k2, k1); empty slots are missing once
 #            the deadline has passed, else not due; the most urgent status wins
+#   cells    one status per item, added up per school, department, subject and week
 LESSON_PLAN_SQL = """
-CREATE TEMP TABLE hscm_progress_tmp_cells ON COMMIT DROP AS
-WITH a AS (
+CREATE TEMP TABLE hscm_progress_tmp_rows ON COMMIT DROP AS
+WITH pol AS (
+    SELECT * FROM unnest(%(school_ids)s::int[], %(weeks)s::int[], %(deadlines)s::timestamp[], %(units)s::bool[])
+                  AS pol(school_id, week, deadline, unit_is_week)
+), a AS (
     SELECT st.id AS staff_id, st.user_id, st.school_id, st.school_department_id, ta.subject_id, ta.class_id,
            COALESCE(NULLIF(ta.from_week, 0), 1) AS week_from,
            COALESCE(NULLIF(ta.to_week, 0), %(week_count)s) AS week_to, ta.periods_per_week AS periods
@@ -45,7 +50,7 @@ WITH a AS (
     SELECT a.staff_id, a.user_id, a.school_id, a.school_department_id, a.subject_id, a.class_id, pol.week,
            CASE WHEN pol.unit_is_week THEN 1 ELSE a.periods END AS cnt, pol.deadline
       FROM a
-      JOIN hscm_progress_tmp_deadline pol ON pol.school_id = a.school_id AND pol.week BETWEEN a.week_from AND a.week_to
+      JOIN pol ON pol.school_id = a.school_id AND pol.week BETWEEN a.week_from AND a.week_to
      WHERE NOT EXISTS (SELECT 1 FROM multi m WHERE m.staff_id = a.staff_id AND m.subject_id = a.subject_id
                                                 AND m.class_id = a.class_id)
     UNION ALL
@@ -53,7 +58,7 @@ WITH a AS (
            CASE WHEN pol.unit_is_week THEN 1 ELSE SUM(a.periods) END, pol.deadline
       FROM a
       JOIN multi m ON m.staff_id = a.staff_id AND m.subject_id = a.subject_id AND m.class_id = a.class_id
-      JOIN hscm_progress_tmp_deadline pol ON pol.school_id = a.school_id AND pol.week BETWEEN a.week_from AND a.week_to
+      JOIN pol ON pol.school_id = a.school_id AND pol.week BETWEEN a.week_from AND a.week_to
      GROUP BY a.staff_id, a.user_id, a.school_id, a.school_department_id, a.subject_id, a.class_id, pol.week,
               pol.unit_is_week, pol.deadline
 ), files AS (
@@ -82,31 +87,35 @@ WITH a AS (
            LEAST(s.n1, GREATEST(s.cnt - s.n54 - s.n2, 0)) AS k1,
            GREATEST(s.cnt - s.n54 - s.n2 - s.n1, 0) AS empty
       FROM slots s
+), cells AS (
+    SELECT school_id, school_department_id, subject_id, week,
+           CASE WHEN empty > 0 AND deadline IS NOT NULL AND %(now)s > deadline THEN 0
+                WHEN k1 > 0 THEN 1 WHEN k2 > 0 THEN 2 WHEN empty > 0 THEN 3 WHEN k4 > 0 THEN 4 ELSE 5 END AS status,
+           CASE WHEN k2 > 0 THEN pending_since END AS waiting_since
+      FROM kept
 )
 SELECT school_id, school_department_id, subject_id, week,
-       CASE WHEN empty > 0 AND deadline IS NOT NULL AND %(now)s > deadline THEN 0
-            WHEN k1 > 0 THEN 1 WHEN k2 > 0 THEN 2 WHEN empty > 0 THEN 3 WHEN k4 > 0 THEN 4 ELSE 5 END AS status,
-       CASE WHEN k2 > 0 THEN pending_since END AS waiting_since
-  FROM kept
+       COUNT(*) AS expected, COUNT(*) FILTER (WHERE status <> 3) AS owed,
+       COUNT(*) FILTER (WHERE status = 5) AS on_time, COUNT(*) FILTER (WHERE status = 4) AS late,
+       COUNT(*) FILTER (WHERE status = 2) AS pending, COUNT(*) FILTER (WHERE status = 1) AS rejected,
+       COUNT(*) FILTER (WHERE status = 0) AS missing, COUNT(*) FILTER (WHERE status = 3) AS not_due,
+       COUNT(waiting_since) AS waiting, MIN(waiting_since) AS oldest_waiting_since,
+       COALESCE(SUM(EXTRACT(EPOCH FROM waiting_since)), 0) AS waiting_since_sum
+  FROM cells
+ GROUP BY school_id, school_department_id, subject_id, week
 """
 
-# Then the cells (one per item) add up per school, department, subject and week.
+# Then the rows, one per school, department, subject and week, go into the summary.
 LESSON_PLAN_INSERT_SQL = """
 INSERT INTO hscm_progress_summary (
     school_year_id, school_id, reports_to_id, authority_id, school_department_id, subject_id, type_id, week,
     expected, owed, on_time, late, pending, rejected, missing, not_due, waiting,
     oldest_waiting_since, waiting_since_sum)
-SELECT %(year_id)s, c.school_id, s.reports_to_id, s.authority_id, c.school_department_id, c.subject_id,
-       %(type_id)s, c.week,
-       COUNT(*), COUNT(*) FILTER (WHERE c.status <> 3),
-       COUNT(*) FILTER (WHERE c.status = 5), COUNT(*) FILTER (WHERE c.status = 4),
-       COUNT(*) FILTER (WHERE c.status = 2), COUNT(*) FILTER (WHERE c.status = 1),
-       COUNT(*) FILTER (WHERE c.status = 0), COUNT(*) FILTER (WHERE c.status = 3),
-       COUNT(c.waiting_since), MIN(c.waiting_since),
-       COALESCE(SUM(EXTRACT(EPOCH FROM c.waiting_since)), 0)
-  FROM hscm_progress_tmp_cells c
-  JOIN hscm_school s ON s.id = c.school_id
- GROUP BY c.school_id, s.reports_to_id, s.authority_id, c.school_department_id, c.subject_id, c.week
+SELECT %(year_id)s, r.school_id, s.reports_to_id, s.authority_id, r.school_department_id, r.subject_id,
+       %(type_id)s, r.week, r.expected, r.owed, r.on_time, r.late, r.pending, r.rejected, r.missing, r.not_due,
+       r.waiting, r.oldest_waiting_since, r.waiting_since_sum
+  FROM hscm_progress_tmp_rows r
+  JOIN hscm_school s ON s.id = r.school_id
 """
 
 
@@ -126,16 +135,18 @@ class HscmProgressSummary(models.Model):
     _description = "Progress summary (pre-aggregated)"
     _order = "school_year_id desc, school_id, week, type_id"
     _log_access = False  # rebuilt wholesale; when is hscm.progress's "refreshed at"
+    # The table is made by init(), without foreign keys: a rebuild inserts a city's 850,000 rows, and
+    # checking seven foreign keys per row took 40 s of the 60 s budget. The rows only ever come from
+    # the rebuild, which deletes a year's rows first, so a deleted school's rows last until the next one.
+    _auto = False
 
-    school_year_id = fields.Many2one("hscm.school.year", required=True, index=True, ondelete="cascade")
-    school_id = fields.Many2one("hscm.school", required=True, index=True, ondelete="cascade")
-    reports_to_id = fields.Many2one("hscm.authority", string="Reports to", index=True, ondelete="cascade")
-    authority_id = fields.Many2one("hscm.authority", string="Department of Education", index=True,
-                                   ondelete="cascade")
-    school_department_id = fields.Many2one("hscm.school.department", string="Department", index=True,
-                                           ondelete="cascade")
-    subject_id = fields.Many2one("hscm.subject", index=True, ondelete="cascade")
-    type_id = fields.Many2one("hscm.dossier.type", string="Type", required=True, index=True, ondelete="cascade")
+    school_year_id = fields.Many2one("hscm.school.year", required=True)
+    school_id = fields.Many2one("hscm.school", required=True)
+    reports_to_id = fields.Many2one("hscm.authority", string="Reports to")
+    authority_id = fields.Many2one("hscm.authority", string="Department of Education")
+    school_department_id = fields.Many2one("hscm.school.department", string="Department")
+    subject_id = fields.Many2one("hscm.subject")
+    type_id = fields.Many2one("hscm.dossier.type", string="Type", required=True)
     week = fields.Integer(string="Teaching week", required=True, aggregator=None)
     expected = fields.Integer(string="Items", help="Items owed or not yet due.")
     owed = fields.Integer(help="Items whose deadline has passed or that were handed in.")
@@ -150,17 +161,41 @@ class HscmProgressSummary(models.Model):
     waiting_since_sum = fields.Float(
         help="Sum of the waiting files' submission times (seconds since 1970), for the average wait.")
 
-    _sql_constraints = [
-        ("counts_add_up", "CHECK(expected = on_time + late + pending + rejected + missing + not_due)",
-         "The statuses of a summary row must add up to its items."),
-    ]
-
     def init(self):
-        # the city dashboards group by school and week of one year
         self.env.cr.execute("""
-            CREATE INDEX IF NOT EXISTS hscm_progress_summary_year_week_index
-                ON hscm_progress_summary (school_year_id, week, school_id)
+            CREATE TABLE IF NOT EXISTS hscm_progress_summary (
+                id serial PRIMARY KEY,
+                school_year_id integer NOT NULL,
+                school_id integer NOT NULL,
+                reports_to_id integer,
+                authority_id integer,
+                school_department_id integer,
+                subject_id integer,
+                type_id integer NOT NULL,
+                week integer NOT NULL,
+                expected integer NOT NULL DEFAULT 0,
+                owed integer NOT NULL DEFAULT 0,
+                on_time integer NOT NULL DEFAULT 0,
+                late integer NOT NULL DEFAULT 0,
+                pending integer NOT NULL DEFAULT 0,
+                rejected integer NOT NULL DEFAULT 0,
+                missing integer NOT NULL DEFAULT 0,
+                not_due integer NOT NULL DEFAULT 0,
+                waiting integer NOT NULL DEFAULT 0,
+                oldest_waiting_since timestamp,
+                waiting_since_sum double precision NOT NULL DEFAULT 0,
+                CONSTRAINT hscm_progress_summary_counts_add_up
+                    CHECK (expected = on_time + late + pending + rejected + missing + not_due)
+            )
         """)
+        # Few indexes, since a rebuild inserts the whole table again: the city and office roll-ups
+        # (one year, some weeks), the Sở specialists' (one year, their subjects), the leaders' and
+        # the department heads' record rules.
+        for name, columns in (("year_week", "school_year_id, week, school_id"),
+                              ("year_subject_week", "school_year_id, subject_id, week"),
+                              ("school", "school_id"), ("department", "school_department_id")):
+            self.env.cr.execute(f"CREATE INDEX IF NOT EXISTS hscm_progress_summary_{name}_index "
+                                f"ON hscm_progress_summary ({columns})")
 
     # ------------------------------------------------------------------
     # Refresh
@@ -205,34 +240,29 @@ class HscmProgressSummary(models.Model):
 
     def _refresh_lesson_plans(self, year, schools, weeks, now):
         lesson_plan = self.env["hscm.progress"]._lesson_plan_type()
-        rows = io.StringIO()
+        applicable = schools.filtered(lesson_plan._applies_to)
         by_policy = defaultdict(list)
-        for school in schools:
-            if lesson_plan._applies_to(school):
-                by_policy[lesson_plan._policy_for(school)].append(school.id)
+        for school_id, policy in lesson_plan._policies_for(applicable).items():
+            by_policy[policy].append(school_id)
+        # the deadline of each school's weeks, passed as arrays (a temporary table would keep the
+        # query from running in parallel)
+        pol = {"school_ids": [], "weeks": [], "deadlines": [], "units": []}
         for policy, school_ids in by_policy.items():
             deadline_of = self.env["hscm.progress"]._deadlines(policy, year, [w.number for w in weeks])
-            unit_is_week = "t" if policy.file_unit == "week" else "f"
             for week in weeks:
                 due = deadline_of.get(week.number)
-                due = due.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if due else "\\N"
-                for school_id in school_ids:
-                    rows.write(f"{school_id}\t{week.number}\t{due}\t{unit_is_week}\n")
+                due = due.astimezone(dt.timezone.utc).replace(tzinfo=None) if due else None
+                pol["school_ids"] += school_ids
+                pol["weeks"] += [week.number] * len(school_ids)
+                pol["deadlines"] += [due] * len(school_ids)
+                pol["units"] += [policy.file_unit == "week"] * len(school_ids)
         cr = self.env.cr
-        cr.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS hscm_progress_tmp_deadline (
-                school_id integer, week integer, deadline timestamp, unit_is_week boolean) ON COMMIT DROP
-        """)
-        cr.execute("TRUNCATE hscm_progress_tmp_deadline")
-        rows.seek(0)
-        cr.copy_from(rows, "hscm_progress_tmp_deadline", columns=("school_id", "week", "deadline", "unit_is_week"))
-        cr.execute("ANALYZE hscm_progress_tmp_deadline")
-        params = {"type_id": lesson_plan.id, "year_id": year.id, "now": now, "week_count": year.week_count}
+        params = dict(pol, type_id=lesson_plan.id, year_id=year.id, now=now, week_count=year.week_count)
         # a rebuild reads millions of rows at once: give it memory to hash them, and no JIT (seconds to compile
         # for a query run every 30 minutes); both for this transaction only
         cr.execute("SET LOCAL work_mem = '256MB'")
         cr.execute("SET LOCAL jit = off")
-        cr.execute("DROP TABLE IF EXISTS hscm_progress_tmp_cells")
+        cr.execute("DROP TABLE IF EXISTS hscm_progress_tmp_rows")
         cr.execute(LESSON_PLAN_SQL, params)
         cr.execute(LESSON_PLAN_INSERT_SQL, params)
         cr.execute("RESET work_mem")
