@@ -5,14 +5,18 @@ wizards validate uploads through these functions.
 
 Export
 ------
-:func:`write_rows` streams rows into an ``.xlsx`` with a write-only workbook:
-each row is turned into XML and written to a temporary file as it comes, so
-memory stays flat whatever the number of rows (``rows`` may be a generator).
-It makes a bold header row, column widths guessed from the header and the
-first rows, frozen panes under the header and an auto-filter. Strings are
-always written as text: a value such as ``=HYPERLINK(...)`` from a user's
-label never becomes a formula. Datetimes are written in Vietnam local time
-(aware ones are converted; naive ones are UTC, as Odoo stores them).
+:func:`write_rows` streams rows into an ``.xlsx`` of one sheet. It writes the
+Office Open XML parts itself, straight into the zip, instead of going through
+openpyxl's write-only workbook, which made an object per cell and was about
+seven times slower (50,000 rows must export within seconds). Each row is turned
+into XML and compressed as it comes, so memory stays flat whatever the number
+of rows (``rows`` may be a generator). It makes a bold header row, column
+widths guessed from the header and the first rows, frozen panes under the
+header and an auto-filter. Strings are always written as inline text, never
+as formulas: a value such as ``=HYPERLINK(...)`` from a user's label stays
+text. Datetimes are written in Vietnam local time (aware ones are converted;
+naive ones are UTC, as Odoo stores them). openpyxl remains what reads
+uploads and builds the templates.
 
 Import
 ------
@@ -101,71 +105,190 @@ def _display_width(value):
     return max((len(line) for line in text.splitlines()), default=0)
 
 
-def _to_local(value):
+def _excel_day(ordinal):
+    """Excel's serial number of a day given by its :meth:`~datetime.date.toordinal`.
+
+    Days are counted from 30 December 1899, and Excel believes 1900 had a
+    29 February: the days before 1 March 1900 are one less (as openpyxl).
+    """
+    days = ordinal - _EXCEL_EPOCH_ORDINAL
+    return days - 1 if 0 < days <= 60 else days
+
+
+def _datetime_serial(value):
+    """Excel's serial number of ``value`` in Vietnam local time.
+
+    An aware datetime is converted; a naive one is UTC, as Odoo stores it.
+    The fields of the local time are read directly: cheaper than making a
+    naive copy and subtracting, and this runs once per datetime cell.
+    """
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(VN_TZ).replace(tzinfo=None)
+    local = value.astimezone(VN_TZ)
+    seconds = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+    return _excel_day(local.toordinal()) + seconds / 86400
 
 
-class _RowConverter:
-    """Turns a row of Python values into what a write-only sheet writes.
+# The parts of the .xlsx that do not depend on the rows (Office Open XML,
+# ECMA-376 transitional): one sheet, four cell formats (see _STYLES).
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CONTENT_TYPES = (
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    '<Override PartName="/docProps/core.xml" '
+    'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+    '</Types>'
+)
+_PACKAGE_RELS = (
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+    '<Relationship Id="rId2" '
+    'Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" '
+    'Target="docProps/core.xml"/>'
+    '</Relationships>'
+)
+_WORKBOOK_RELS = (
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    f'<Relationship Id="rId1" Type="{_REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
+    f'<Relationship Id="rId2" Type="{_REL_NS}/styles" Target="styles.xml"/>'
+    '</Relationships>'
+)
+_CORE = (
+    '<cp:coreProperties '
+    'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+    '<dc:creator>hscm_odoo</dc:creator>'
+    '<dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
+    '<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified>'
+    '</cp:coreProperties>'
+)
+# cellXfs: 0 default, 1 header, 2 date, 3 datetime (the s="…" of a cell).
+# Fills 0 and 1 are the two Excel reserves (none, gray125) whatever is in them.
+_HEADER_STYLE, _DATE_STYLE, _DATETIME_STYLE = 1, 2, 3
+_STYLES = (
+    f'<styleSheet xmlns="{_MAIN_NS}">'
+    f'<numFmts count="2"><numFmt numFmtId="164" formatCode="{DATE_FORMAT}"/>'
+    f'<numFmt numFmtId="165" formatCode="{DATETIME_FORMAT}"/></numFmts>'
+    '<fonts count="2">'
+    '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '</fonts>'
+    '<fills count="3">'
+    '<fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor indexed="64"/></patternFill></fill>'
+    '</fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="4">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" applyAlignment="1">'
+    '<alignment vertical="center" wrapText="1"/></xf>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '</cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    '<dxfs count="0"/><tableStyles count="0"/>'
+    '</styleSheet>'
+)
+_FROZEN_VIEW = (
+    '<sheetViews><sheetView tabSelected="1" workbookViewId="0">'
+    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+    '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+    '</sheetView></sheetViews>'
+)
+_PLAIN_VIEW = '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
+_PAGE_MARGINS = '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+_EXCEL_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()
+_EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")  # Excel reads "_x0041_" as "A"
+_CHUNK_CHARS = 32 * 1024  # rows are compressed and written by chunks of this much XML
+# zlib level 3 instead of the default 6: deflating the sheet took a third of
+# the export's time at 6, and 3 is 2.5 times faster for a file 15 % larger
+_COMPRESS_LEVEL = 3
 
-    Plain numbers and text go as they are (openpyxl's fast path). A styled
-    cell is made once per column and kind, then reused: a write-only sheet
-    writes each row as soon as it is appended, so one cell object per
-    column is enough and no style is looked up again row after row.
+
+def _column_letter(index):
+    """``1`` → ``A``, ``27`` → ``AA``."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _xml_text(value):
+    """``value`` escaped for XML character data or a ``"``-quoted attribute."""
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _text_cell(ref, value, style=""):
+    """An inline-string cell (never a formula), or ``""`` for no text."""
+    if not value.isprintable() or len(value) > EXCEL_MAX_TEXT:
+        value = _clean_text(value)  # control characters, surrogates, overlong
+        if "\r" in value:  # an XML parser would read a bare CR as LF
+            value = _xml_text(value).replace("\r", "&#13;")
+        else:
+            value = _xml_text(value)
+    elif "&" in value or "<" in value or ">" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "_x" in value:
+        value = _EXCEL_ESCAPE.sub("_x005F_", value)
+    if not value:
+        return f'<c r="{ref}"{style}/>' if style else ""
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
+
+
+def _cell(ref, value):
+    """The ``<c>`` element of one value, or ``""`` for an empty cell.
+
+    The same conversions as the openpyxl export had: text inline (never a
+    formula), numbers, booleans, dates and datetimes as Excel serial numbers
+    (datetimes in Vietnam time), lists joined with ", ", bytes as hex,
+    Decimal and other numbers as floats, anything else as its ``str()``.
+    The common types are tested first, by exact type: this runs per cell.
     """
-
-    def __init__(self, ws, cell_class):
-        self.ws = ws
-        self.cell_class = cell_class
-        self.cells = {}
-
-    def _cell(self, index, kind, number_format=None):
-        cell = self.cells.get((index, kind))
-        if cell is None:
-            cell = self.cell_class(self.ws)
-            if number_format:
-                cell.number_format = number_format
-            self.cells[index, kind] = cell
-        return cell
-
-    def row(self, values):
-        return [self.value(index, value) for index, value in enumerate(values)]
-
-    def value(self, index, value):
-        kind = type(value)
-        if value is None or kind is int or kind is float or kind is bool:
-            return value
-        if kind is str:
-            if not value.isprintable() or len(value) > EXCEL_MAX_TEXT:
-                value = _clean_text(value)  # control characters, surrogates, overlong
-            if value.startswith("="):
-                cell = self._cell(index, "text")
-                cell.value = value
-                cell.data_type = "s"  # text, never a formula
-                return cell
-            return value
-        if isinstance(value, dt.datetime):
-            cell = self._cell(index, "datetime", DATETIME_FORMAT)
-            cell.value = _to_local(value)
-            return cell
-        if isinstance(value, dt.date):
-            cell = self._cell(index, "date", DATE_FORMAT)
-            cell.value = value
-            return cell
-        if isinstance(value, (int, float)):  # bool and int subclasses, numpy-like floats
-            return value
-        if isinstance(value, str):
-            return self.value(index, str(value))
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return self.value(index, ", ".join(str(item) for item in value))
-        if isinstance(value, (bytes, bytearray)):
-            return self.value(index, value.hex())
-        try:  # Decimal and other numbers
-            return float(value)
-        except (TypeError, ValueError):
-            return self.value(index, str(value))
+    kind = type(value)
+    if kind is str:
+        return _text_cell(ref, value)
+    if value is None:
+        return ""
+    if kind is int:
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    if kind is float:
+        if value - value == 0.0:  # not NaN nor ±inf, which Excel cannot read as numbers
+            return f'<c r="{ref}"><v>{value!r}</v></c>'
+        return _text_cell(ref, str(value))
+    if kind is bool:
+        return f'<c r="{ref}" t="b"><v>{1 if value else 0}</v></c>'
+    if isinstance(value, dt.datetime):
+        return f'<c r="{ref}" s="{_DATETIME_STYLE}"><v>{_datetime_serial(value)!r}</v></c>'
+    if isinstance(value, dt.date):
+        return f'<c r="{ref}" s="{_DATE_STYLE}"><v>{_excel_day(value.toordinal())}</v></c>'
+    if isinstance(value, int):  # IntEnum and other int subclasses
+        return _cell(ref, int(value))
+    if isinstance(value, float):
+        return _cell(ref, float(value))
+    if isinstance(value, str):
+        return _text_cell(ref, str(value))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return _text_cell(ref, ", ".join(str(item) for item in value))
+    if isinstance(value, (bytes, bytearray)):
+        return _text_cell(ref, value.hex())
+    try:  # Decimal and other numbers
+        return _cell(ref, float(value))
+    except (TypeError, ValueError):
+        return _text_cell(ref, str(value))
 
 
 def write_rows(stream, sheet_title, headers, rows, widths=None, sample=200, freeze=True, autofilter=True):
@@ -180,15 +303,17 @@ def write_rows(stream, sheet_title, headers, rows, widths=None, sample=200, free
     :param freeze: keep the header row in view when scrolling
     :param autofilter: put Excel's filter buttons on the header row
     :return: the number of data rows written
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
 
+    The parts are written straight into the zip, without openpyxl: its
+    write-only workbook made and serialised an object per cell and did about
+    50,000 cells a second, too slow for 50,000-row exports. The worksheet
+    part is compressed as it is written, ``_CHUNK_CHARS`` of XML at a time
+    (a size, not a number of rows, so wide rows of long texts stay bounded);
+    the workbook part comes after it, as its filter range needs the final
+    row count.
+    """
     headers = [str(header) for header in headers]
-    workbook = Workbook(write_only=True)
-    ws = workbook.create_sheet(title=safe_sheet_title(sheet_title))
+    title = safe_sheet_title(sheet_title)
     source = iter(rows)
     first = list(itertools.islice(source, sample))
     if widths is None:
@@ -198,29 +323,62 @@ def write_rows(stream, sheet_title, headers, rows, widths=None, sample=200, free
                 if index < len(widths):
                     widths[index] = max(widths[index], _display_width(value) + 2)
         widths = [min(max(width, 8), 60) for width in widths]
-    # column formats must be set before the first row is written
-    for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    if freeze:
-        ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    wrap = Alignment(vertical="center", wrap_text=True)
-    header_cells = []
-    for header in headers:
-        cell = WriteOnlyCell(ws, value=_clean_text(header))
-        cell.data_type = "s"
-        cell.font, cell.fill, cell.alignment = bold, fill, wrap
-        header_cells.append(cell)
-    ws.append(header_cells)
-    convert = _RowConverter(ws, WriteOnlyCell)
+    letters = [_column_letter(index) for index in range(1, len(headers) + 1)]
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     count = 0
-    for row in itertools.chain(first, source):
-        ws.append(convert.row(row))
-        count += 1
-    if autofilter and headers:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
-    workbook.save(stream)
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as archive:
+        archive.writestr("[Content_Types].xml", _XML_DECLARATION + _CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _XML_DECLARATION + _PACKAGE_RELS)
+        archive.writestr("docProps/core.xml", _XML_DECLARATION + _CORE.format(now=now))
+        archive.writestr("xl/_rels/workbook.xml.rels", _XML_DECLARATION + _WORKBOOK_RELS)
+        archive.writestr("xl/styles.xml", _XML_DECLARATION + _STYLES)
+        with archive.open("xl/worksheets/sheet1.xml", "w") as part:
+            head = [_XML_DECLARATION, f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">',
+                    _FROZEN_VIEW if freeze else _PLAIN_VIEW, '<sheetFormatPr defaultRowHeight="15"/>']
+            if widths:
+                head.append("<cols>")
+                head += [f'<col min="{index}" max="{index}" width="{float(width)!r}" customWidth="1"/>'
+                         for index, width in enumerate(widths, start=1)]
+                head.append("</cols>")
+            head.append("<sheetData>")
+            if headers:
+                style = f' s="{_HEADER_STYLE}"'
+                head.append('<row r="1">')
+                head += [_text_cell(f"{letter}1", header, style) for letter, header in zip(letters, headers)]
+                head.append("</row>")
+            part.write("".join(head).encode())
+            chunk, size = [], 0
+            for number, row in enumerate(itertools.chain(first, source), start=2):
+                if not isinstance(row, (list, tuple)):
+                    row = tuple(row)
+                while len(letters) < len(row):
+                    letters.append(_column_letter(len(letters) + 1))
+                line = str(number)
+                xml = "".join([_cell(letter + line, value) for letter, value in zip(letters, row) if value is not None])
+                chunk.append(f'<row r="{line}">{xml}</row>')
+                size += len(xml)
+                count += 1
+                if size >= _CHUNK_CHARS:
+                    part.write("".join(chunk).encode())
+                    chunk, size = [], 0
+            chunk.append("</sheetData>")
+            filtered = bool(autofilter and headers)
+            if filtered:
+                chunk.append(f'<autoFilter ref="A1:{letters[len(headers) - 1]}{count + 1}"/>')
+            chunk.append(_PAGE_MARGINS)
+            chunk.append("</worksheet>")
+            part.write("".join(chunk).encode())
+        names = ""
+        if filtered:
+            quoted = "'" + title.replace("'", "''") + "'"
+            names = ('<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
+                     f"{_xml_text(quoted)}!$A$1:${letters[len(headers) - 1]}${count + 1}"
+                     "</definedName></definedNames>")
+        archive.writestr("xl/workbook.xml", _XML_DECLARATION + (
+            f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
+            '<workbookPr/><bookViews><workbookView activeTab="0"/></bookViews>'
+            f'<sheets><sheet name="{_xml_text(title)}" sheetId="1" r:id="rId1"/></sheets>'
+            f"{names}</workbook>"))
     return count
 
 
