@@ -35,6 +35,7 @@ from . import hscm_trust_root
 from . import hscm_certificate_authority
 from . import hscm_signing_credential
 from . import hscm_signing_request
+from . import hscm_progress_counts_mixin
 from . import hscm_progress_summary
 from . import hscm_progress_school_week
 from . import ir_attachment

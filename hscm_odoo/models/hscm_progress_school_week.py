@@ -10,6 +10,7 @@ class HscmProgressSchoolWeek(models.Model):
 
     _name = "hscm.progress.school.week"
     _description = "Progress per school and week (pre-aggregated)"
+    _inherit = ["hscm.progress.counts.mixin"]
     _order = "school_year_id desc, school_id, week"
     _log_access = False  # rebuilt wholesale with hscm.progress.summary
 
@@ -19,17 +20,6 @@ class HscmProgressSchoolWeek(models.Model):
     authority_id = fields.Many2one("hscm.authority", string="Department of Education", index=True,
                                    ondelete="cascade")
     week = fields.Integer(string="Teaching week", required=True, aggregator=None)
-    expected = fields.Integer(string="Items")
-    owed = fields.Integer()
-    on_time = fields.Integer(string="Approved on time")
-    late = fields.Integer(string="Approved late")
-    pending = fields.Integer(string="Pending approval")
-    rejected = fields.Integer()
-    missing = fields.Integer()
-    not_due = fields.Integer(string="Not due yet")
-    waiting = fields.Integer(string="Files waiting")
-    oldest_waiting_since = fields.Datetime(aggregator="min")
-    waiting_since_sum = fields.Float()
 
     _sql_constraints = [
         ("one_row", "UNIQUE(school_year_id, school_id, week)", "One row per school and week."),

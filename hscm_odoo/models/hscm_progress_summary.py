@@ -133,6 +133,7 @@ class HscmProgressSummary(models.Model):
 
     _name = "hscm.progress.summary"
     _description = "Progress summary (pre-aggregated)"
+    _inherit = ["hscm.progress.counts.mixin"]
     _order = "school_year_id desc, school_id, week, type_id"
     _log_access = False  # rebuilt wholesale; when is hscm.progress's "refreshed at"
     # The table is made by init(), without foreign keys: a rebuild inserts a city's 850,000 rows, and
@@ -148,18 +149,6 @@ class HscmProgressSummary(models.Model):
     subject_id = fields.Many2one("hscm.subject")
     type_id = fields.Many2one("hscm.dossier.type", string="Type", required=True)
     week = fields.Integer(string="Teaching week", required=True, aggregator=None)
-    expected = fields.Integer(string="Items", help="Items owed or not yet due.")
-    owed = fields.Integer(help="Items whose deadline has passed or that were handed in.")
-    on_time = fields.Integer(string="Approved on time")
-    late = fields.Integer(string="Approved late")
-    pending = fields.Integer(string="Pending approval")
-    rejected = fields.Integer()
-    missing = fields.Integer()
-    not_due = fields.Integer(string="Not due yet")
-    waiting = fields.Integer(string="Files waiting", help="Items holding a file that waits for approval.")
-    oldest_waiting_since = fields.Datetime(aggregator="min")
-    waiting_since_sum = fields.Float(
-        help="Sum of the waiting files' submission times (seconds since 1970), for the average wait.")
 
     def init(self):
         self.env.cr.execute("""

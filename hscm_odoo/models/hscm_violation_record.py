@@ -79,19 +79,16 @@ class HscmViolationRecord(models.Model):
 
     @api.model
     def _default_school(self):
-        return self.env.user.hscm_staff_ids.filtered(lambda s: s.active and s.is_leader)[:1].school_id
+        return self.env.user._hscm_school(leader=True)
 
     @api.model
     def _default_year(self):
-        school = self._default_school()
-        return school._get_school_year(fields.Datetime.now()) if school else False
+        return self.env.user._hscm_school_year(leader=True)
 
     @api.model
     def _default_week(self):
         """The current teaching week (the facts of a week are known once it has started)."""
-        school = self._default_school()
-        info = school.get_teaching_week() if school else False
-        return (info or {}).get("week") or 1
+        return self.env.user._hscm_teaching_week(leader=True)
 
     # ------------------------------------------------------------------
     # Computes and constraints

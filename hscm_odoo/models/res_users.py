@@ -28,6 +28,22 @@ class ResUsers(models.Model):
         # record rules read these fields of the user: their cache must follow
         return super()._get_invalidation_fields() | {"hscm_authority_id", "hscm_subject_ids"}
 
+    def _hscm_school(self, leader=False):
+        """The school of the user's active staff record (of one where they
+        lead, with ``leader``): the default of the school's forms."""
+        staff = self.hscm_staff_ids.filtered(lambda s: s.active and (s.is_leader or not leader))
+        return staff[:1].school_id
+
+    def _hscm_school_year(self, leader=False):
+        """The school year in progress at the user's school, or False."""
+        school = self._hscm_school(leader)
+        return school._get_school_year(fields.Datetime.now()) if school else False
+
+    def _hscm_teaching_week(self, leader=False):
+        """The teaching week in progress at the user's school (1 outside one)."""
+        school = self._hscm_school(leader)
+        return ((school.get_teaching_week() if school else False) or {}).get("week") or 1
+
     @api.model
     def _hscm_school_groups(self):
         """The groups that school positions grant, managed by the sync."""

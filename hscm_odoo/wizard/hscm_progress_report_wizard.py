@@ -21,18 +21,16 @@ class HscmProgressReportWizard(models.TransientModel):
 
     @api.model
     def _default_school(self):
-        return self.env.user.hscm_staff_ids.filtered("active")[:1].school_id
+        return self.env.user._hscm_school()
 
     @api.model
     def _default_year(self):
-        school = self._default_school()
-        return school._get_school_year(fields.Datetime.now()) if school else False
+        return self.env.user._hscm_school_year()
 
     @api.model
     def _default_week(self):
-        school = self._default_school()
-        info = school.get_teaching_week() if school else False
-        return (info or {}).get("week") or 1
+        """The current teaching week (the facts of a week are known once it has started)."""
+        return self.env.user._hscm_teaching_week()
 
     def _report_data(self):
         self.ensure_one()

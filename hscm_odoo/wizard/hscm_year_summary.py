@@ -26,12 +26,11 @@ class HscmYearSummary(models.TransientModel):
 
     @api.model
     def _default_school(self):
-        return self.env.user.hscm_staff_ids.filtered("active")[:1].school_id
+        return self.env.user._hscm_school()
 
     @api.model
     def _default_year(self):
-        school = self._default_school()
-        return school._get_school_year(fields.Datetime.now()) if school else False
+        return self.env.user._hscm_school_year()
 
     def action_compute(self):
         self.ensure_one()
