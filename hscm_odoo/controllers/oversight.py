@@ -53,6 +53,10 @@ class HscmOversightPortal(HscmPortal):
             group_by=group_by, week_from=_int(week_from) or None, week_to=_int(week_to) or None,
             school_year_id=_int(school_year_id) or None, subject_id=_int(subject_id) or None,
             reports_to_id=_int(reports_to_id) or None)
+        columns = view.get("columns", ())
+        for row in view["rows"]:  # cells come as lists (compact over RPC); the page reads them by name
+            row["weeks"] = {week: dict(zip(columns, cell)) for week, cell in row["weeks"].items()}
+            row["totals"] = dict(zip(columns, row["total"]))
         return request.render("hscm_odoo.portal_oversight", self._oversight_values(
             view=view, group_by=group_by, week_from=_int(week_from) or "", week_to=_int(week_to) or "",
             reports_to_id=_int(reports_to_id), subject_id=_int(subject_id),

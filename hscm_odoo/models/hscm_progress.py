@@ -14,9 +14,10 @@ from ..tools import submission_status as status_tools
 _logger = logging.getLogger(__name__)
 
 
-#: The columns of the pre-aggregated tables the roll-ups add up (the oldest wait: its minimum).
-SUMMED = ("expected", "owed", "on_time", "late", "pending", "rejected", "missing", "not_due", "waiting",
-          "oldest_waiting_since", "waiting_since_sum")
+#: What each cell of a roll-up holds, in this order (``rollup_view``): a list, not a dict,
+#: since a city's view has thousands of cells.
+ROLLUP_COLUMNS = ("on_time_pct", "expected", "owed", "on_time", "late", "pending", "rejected", "missing", "waiting",
+                  "oldest_wait_hours", "average_wait_hours")
 
 
 class HscmProgress(models.AbstractModel):
@@ -312,63 +313,63 @@ class HscmProgress(models.AbstractModel):
         if reports_to_id:
             domain.append(("reports_to_id", "=", int(reports_to_id)))
         key = {"school": "school_id", "reports_to": "reports_to_id", "subject": "subject_id"}[group_by]
-        groups = self._sums_by(Model, domain, key)
         now = fields.Datetime.now()
-        rows = {}
-        weeks = set()
+        groups = self._sums_by(Model, domain, key, now)
         # the groups were read with the user's rules; their names need not be checked again one by one
         grouped = Model.env[Model._fields[key].comodel_name].browse(list({group_id for group_id, *_ in groups if group_id}))
         labels = {record.id: record.name for record in grouped.sudo()}  # names of groups the user reads
+        rows, weeks, totals = {}, set(), {}
         for group_id, week, *values in groups:
-            figures = self._figures(dict(zip(SUMMED, values)), now)
-            row = rows.setdefault(group_id, {"id": group_id or False,
-                                             "name": labels.get(group_id) or self.env._("None"),
-                                             "weeks": {}, "totals": defaultdict(float)})
-            row["weeks"][str(week)] = figures
+            row = rows.setdefault(group_id, {"id": group_id or False, "name": labels.get(group_id) or self.env._("None"),
+                                             "weeks": {}})
+            row["weeks"][str(week)] = self._figures(*values)
             weeks.add(week)
-            for name in ("expected", "owed", "on_time", "late", "pending", "rejected", "missing", "waiting"):
-                row["totals"][name] += figures[name]
-        for row in rows.values():
-            totals = row["totals"]
-            totals["on_time_pct"] = round(100.0 * totals["on_time"] / totals["owed"], 2) if totals["owed"] else None
-            row["totals"] = dict(totals)
-        return {"rows": sorted(rows.values(), key=lambda r: r["name"]), "weeks": sorted(weeks),
-                "school_year": {"id": year.id, "name": year.display_name}, "group_by": group_by,
-                "refreshed_at": self._refreshed_at(), "per_subject": per_subject}
+            # counts add up; the oldest wait is the longest; the average weighs each week by its waiting files
+            total = totals.setdefault(group_id, [0] * 8 + [None, 0.0])
+            for index in range(8):
+                total[index] += values[index]
+            if values[8] is not None:
+                total[8] = max(total[8] or 0, values[8])
+                total[9] += (values[9] or 0) * values[7]
+        for group_id, row in rows.items():
+            total = totals[group_id]
+            total[9] = round(total[9] / total[7], 1) if total[7] else None
+            row["total"] = self._figures(*total)
+        return {"columns": ROLLUP_COLUMNS, "rows": sorted(rows.values(), key=lambda r: r["name"]),
+                "weeks": sorted(weeks), "school_year": {"id": year.id, "name": year.display_name},
+                "group_by": group_by, "refreshed_at": self._refreshed_at(), "per_subject": per_subject}
 
     @api.model
-    def _sums_by(self, Model, domain, key):
-        """``[(key id, week, *SUMMED)]`` of ``Model``'s rows matching ``domain``
-        and the user's record rules, added up per ``key`` and week in SQL.
-        Plain SQL on the ORM's ruled query: ``_read_group`` turns each group
-        into a recordset, which costs more than the query on a city's rows."""
+    def _sums_by(self, Model, domain, key, now):
+        """``[(key id, week, expected, owed, on time, late, pending, rejected,
+        missing, waiting, oldest wait in hours, average wait in hours)]`` of
+        ``Model``'s rows matching ``domain`` and the user's record rules,
+        added up per ``key`` and week in SQL. Plain SQL on the ORM's ruled
+        query: ``_read_group`` turns each group into a recordset, which costs
+        more than the query on a city's rows."""
         query = Model._search(domain)
         table = Model._table
-        key_sql, week_sql = SQL.identifier(table, key), SQL.identifier(table, "week")
+        column = lambda name: SQL.identifier(table, name)  # noqa: E731
+        key_sql, week_sql = column(key), column("week")
         query.groupby = SQL("%s, %s", key_sql, week_sql)
         query.order = None
-        aggregates = [SQL("MIN(%s)" if column == "oldest_waiting_since" else "SUM(%s)", SQL.identifier(table, column))
-                      for column in SUMMED]
-        self.env.cr.execute(query.select(key_sql, week_sql, *aggregates))
+        epoch = now.replace(tzinfo=dt.timezone.utc).timestamp()
+        self.env.cr.execute(query.select(
+            key_sql, week_sql,
+            *(SQL("SUM(%s)::int", column(name)) for name in ("expected", "owed", "on_time", "late", "pending",
+                                                           "rejected", "missing", "waiting")),
+            SQL("ROUND((%s - EXTRACT(EPOCH FROM MIN(%s)))::numeric / 3600, 1)::float", epoch,
+                column("oldest_waiting_since")),
+            SQL("ROUND(((%s * SUM(%s)) - SUM(%s))::numeric / NULLIF(SUM(%s), 0) / 3600, 1)::float", epoch,
+                column("waiting"), column("waiting_since_sum"), column("waiting")),
+        ))
         return self.env.cr.fetchall()
 
-    @api.model
-    def _figures(self, sums, now):
-        waiting = int(sums["waiting"] or 0)
-        average = None
-        if waiting:
-            average = round((now.replace(tzinfo=dt.timezone.utc).timestamp() * waiting - sums["waiting_since_sum"])
-                            / waiting / 3600, 1)
-        oldest = sums["oldest_waiting_since"]
-        return {
-            "expected": int(sums["expected"] or 0), "owed": int(sums["owed"] or 0),
-            "on_time": int(sums["on_time"] or 0), "late": int(sums["late"] or 0),
-            "pending": int(sums["pending"] or 0), "rejected": int(sums["rejected"] or 0),
-            "missing": int(sums["missing"] or 0), "waiting": waiting,
-            "on_time_pct": round(100.0 * sums["on_time"] / sums["owed"], 2) if sums["owed"] else None,
-            "oldest_wait_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
-            "average_wait_hours": average,
-        }
+    @staticmethod
+    def _figures(expected, owed, on_time, late, pending, rejected, missing, waiting, oldest_hours, average_hours):
+        """One cell of a roll-up, in the order of :data:`ROLLUP_COLUMNS`."""
+        return [round(100.0 * on_time / owed, 2) if owed else None, expected, owed, on_time, late, pending,
+                rejected, missing, waiting, oldest_hours, average_hours]
 
     @api.model
     def _may_read_school_weeks(self):

@@ -116,6 +116,7 @@ SELECT %(year_id)s, r.school_id, s.reports_to_id, s.authority_id, r.school_depar
        r.waiting, r.oldest_waiting_since, r.waiting_since_sum
   FROM hscm_progress_tmp_rows r
   JOIN hscm_school s ON s.id = r.school_id
+ ORDER BY r.subject_id, r.week, r.school_id  -- a Sở specialist's rows (one subject, some weeks) side by side
 """
 
 
@@ -223,6 +224,10 @@ class HscmProgressSummary(models.Model):
             self.env.cr.execute(SQL("SELECT COUNT(*) FROM hscm_progress_summary WHERE school_year_id = %s", year.id))
             result[year.id] = {"rows": self.env.cr.fetchone()[0], "seconds": round(time.monotonic() - started, 3)}
             _logger.info("progress summary of %s rebuilt: %s", year.display_name, result[year.id])
+        if years:
+            # fresh statistics, or the first roll-ups after a rebuild are planned on the old ones
+            self.env.cr.execute("ANALYZE hscm_progress_summary")
+            self.env.cr.execute("ANALYZE hscm_progress_school_week")
         self.env["ir.config_parameter"].set_param("hscm_odoo.progress_refreshed_at", fields.Datetime.to_string(now))
         self.env.invalidate_all()
         return result

@@ -214,9 +214,18 @@ class TestProgressSummaryAccess(SummaryCase, TransactionCase):
         view = Progress.with_user(self.district).rollup_view(group_by="school")
         self.assertEqual([row["name"] for row in view["rows"]], ["THCS S1"])
         self.assertFalse(view["per_subject"])
-        week13 = view["rows"][0]["weeks"]["13"]
+        week13 = dict(zip(view["columns"], view["rows"][0]["weeks"]["13"]))
         self.assertEqual(week13["owed"], week13["on_time"] + week13["late"] + week13["pending"]
                          + week13["rejected"] + week13["missing"])
+        # the figures of S1's week 13 are those of its rows in the table, added up
+        rows = self.env["hscm.progress.school.week"].search([("school_id", "=", self.s1.id), ("week", "=", 13)])
+        self.assertEqual((week13["expected"], week13["owed"], week13["missing"]),
+                         (sum(rows.mapped("expected")), sum(rows.mapped("owed")), sum(rows.mapped("missing"))))
+        total = dict(zip(view["columns"], view["rows"][0]["total"]))
+        school_rows = self.env["hscm.progress.school.week"].search([("school_id", "=", self.s1.id)])
+        self.assertEqual((total["owed"], total["on_time"]),
+                         (sum(school_rows.mapped("owed")), sum(school_rows.mapped("on_time"))))
+        self.assertEqual(total["on_time_pct"], round(100.0 * total["on_time"] / total["owed"], 2))
         offices = Progress.with_user(self.city).rollup_view(group_by="reports_to")
         self.assertEqual({row["name"] for row in offices["rows"]}, {"Phòng GDĐT D", "Phòng VHXH W", "Sở A"})
         specialist = Progress.with_user(self.specialist).rollup_view(group_by="school")
