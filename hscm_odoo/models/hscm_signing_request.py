@@ -47,7 +47,7 @@ class HscmSigningRequest(models.Model):
         if (not request or request.user_id != self.env.user or request.dossier_id != dossier
                 or request.approval_id != step or request.used):
             raise user_error(_lt("This prepared signature is not yours to use, or was used already."))
-        if request.expires_on < fields.Datetime.now() or request.file_sha256 != dossier.sudo().file_sha256:
+        if request.expires_on < fields.Datetime.now() or request.file_sha256 != dossier.sudo().file_sha256:  # hash only, of the dossier being signed
             raise user_error(_lt("The prepared signature is no longer valid: prepare it again."))
         request.with_context(hscm_internal=INTERNAL).write({"used": True})
         return request
@@ -58,4 +58,4 @@ class HscmSigningRequest(models.Model):
 
     @api.autovacuum
     def _gc_expired(self):
-        self.sudo().search([("expires_on", "<", fields.Datetime.now() - dt.timedelta(days=1))]).unlink()
+        self.sudo().search([("expires_on", "<", fields.Datetime.now() - dt.timedelta(days=1))]).unlink()  # expired requests only: housekeeping

@@ -45,7 +45,7 @@ class HscmImportWizard(models.TransientModel):
             staff = self.env["hscm.staff"].search([("school_id", "=", school.id), ("user_id", "!=", False)])
             return {
                 # Sudoed: the logins of the school's own staff, to match the sheet's column
-                "teacher": {s.sudo().user_id.login: s.id for s in staff},
+                "teacher": {s.sudo().user_id.login: s.id for s in staff},  # logins of the school's own staff, to match rows
                 "subject": subjects,
                 "class_name": {c.name: c.id for c in self.env["hscm.school.class"].search(
                     [("school_id", "=", school.id)])},
@@ -59,7 +59,7 @@ class HscmImportWizard(models.TransientModel):
         if self.kind != "staff":
             return {}
         # Sudoed: which logins and e-mails already exist, so a row cannot take one
-        users = self.env["res.users"].sudo().with_context(active_test=False).search([])
+        users = self.env["res.users"].sudo().with_context(active_test=False).search([])  # logins only, so a new login never collides
         return {"login": {u.login for u in users}, "email": {u.email for u in users if u.email}}
 
     def action_import(self):
@@ -98,7 +98,7 @@ class HscmImportWizard(models.TransientModel):
             # Sudoed: the school admin creates the accounts of their own staff
             # (checked above with check_access on the school); the groups come
             # from the positions only, through the staff sync.
-            user = self.env["res.users"].sudo().with_context(no_reset_password=True).create({
+            user = self.env["res.users"].sudo().with_context(no_reset_password=True).create({  # school admin imports its staff; groups come from positions
                 "name": values["name"], "login": values["login"], "email": values.get("email") or False,
                 "groups_id": [Command.set(self.env.ref("base.group_portal").ids)],
             })
