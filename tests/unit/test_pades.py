@@ -105,6 +105,29 @@ def test_vietnamese_stamp_text_extracts_exactly(tmp_path, signed_twice):
         assert words in text, (words, text)
 
 
+def test_stamp_qr_code_reads_back_the_verification_url(tmp_path, signed_twice):
+    """The QR code is drawn with a fixed mask pattern (no search): a reader
+    still decodes it, from the rendered page as a phone would see it."""
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(signed_twice)
+    subprocess.run(["pdftoppm", "-r", "300", "-png", str(path), str(tmp_path / "page")], check=True)
+    pages = sorted(str(page) for page in tmp_path.glob("page*.png"))
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", *pages],
+                             capture_output=True, text=True)
+    assert decoded.stdout.split() == [MINH_STAMP.qr_url], (decoded.returncode, decoded.stdout, decoded.stderr)
+
+
+def test_qr_mask_is_fixed_not_searched(signers, monkeypatch):
+    import qrcode.main
+
+    def searched(self):
+        raise AssertionError("the mask pattern was searched")
+
+    monkeypatch.setattr(qrcode.main.QRCode, "best_mask_pattern", searched)
+    pdf = pades.sign_pdf(_pdf(), signers["minh"], field_name="QR", stamp=MINH_STAMP)
+    assert [s["field_name"] for s in pades.signature_summary(pdf)] == ["QR"]
+
+
 def test_default_stamp_boxes_do_not_overlap(signed_twice):
     boxes = [pades.stamp_box(595, 842, i) for i in range(6)]
     for i, a in enumerate(boxes):
