@@ -38,6 +38,8 @@ from . import hscm_signing_request
 from . import hscm_progress_counts_mixin
 from . import hscm_progress_summary
 from . import hscm_progress_school_week
+from . import hscm_progress_office_week
+from . import hscm_progress_subject_week
 from . import ir_attachment
 from . import res_config_settings
 from . import res_users

@@ -2,7 +2,7 @@ import datetime as dt
 import io
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -14,6 +14,8 @@ _logger = logging.getLogger(__name__)
 
 #: Status ranks, most urgent first, as in tools/submission_status.URGENCY.
 RANK = {status: index for index, status in enumerate(status_tools.URGENCY)}
+#: The tables summed up from the summary, in the order they are built (each from the summary or the one before).
+ROLLUP_TABLES = ("hscm_progress_school_week", "hscm_progress_office_week", "hscm_progress_subject_week")
 COUNT_COLUMNS = ("expected", "owed", "on_time", "late", "pending", "rejected", "missing", "not_due", "waiting",
                  "oldest_waiting_since", "waiting_since_sum")
 
@@ -203,7 +205,8 @@ class HscmProgressSummary(models.Model):
 
     @api.model
     def _refresh(self, years=None, now=None):
-        """Rebuild the summary and the school-week table of ``years`` (default:
+        """Rebuild the summary and the tables summed up from it (per school,
+        office or subject and week) of ``years`` (default:
         every school year in progress or ended within the last 30 days).
         Returns ``{year id: {"rows": n, "seconds": s}}``."""
         now = now or fields.Datetime.now()
@@ -214,20 +217,21 @@ class HscmProgressSummary(models.Model):
         for year in years:
             started = time.monotonic()
             self.env.cr.execute(SQL("DELETE FROM hscm_progress_summary WHERE school_year_id = %s", year.id))
-            self.env.cr.execute(SQL("DELETE FROM hscm_progress_school_week WHERE school_year_id = %s", year.id))
+            for table in ROLLUP_TABLES:
+                self.env.cr.execute(SQL("DELETE FROM %s WHERE school_year_id = %s", SQL.identifier(table), year.id))
             schools = self.env["hscm.school"].search([("authority_id", "=", year.authority_id.id)])
             weeks = year._teaching_weeks()
             if schools and weeks:
                 self._refresh_lesson_plans(year, schools, weeks, now)
                 self._refresh_other_records(year, schools, weeks, now)
-                self._refresh_school_weeks(year)
+                self._refresh_rollups(year)
             self.env.cr.execute(SQL("SELECT COUNT(*) FROM hscm_progress_summary WHERE school_year_id = %s", year.id))
             result[year.id] = {"rows": self.env.cr.fetchone()[0], "seconds": round(time.monotonic() - started, 3)}
             _logger.info("progress summary of %s rebuilt: %s", year.display_name, result[year.id])
         if years:
             # fresh statistics, or the first roll-ups after a rebuild are planned on the old ones
-            self.env.cr.execute("ANALYZE hscm_progress_summary")
-            self.env.cr.execute("ANALYZE hscm_progress_school_week")
+            for table in ("hscm_progress_summary", *ROLLUP_TABLES):
+                self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
         self.env["ir.config_parameter"].set_param("hscm_odoo.progress_refreshed_at", fields.Datetime.to_string(now))
         self.env.invalidate_all()
         return result
@@ -288,27 +292,38 @@ class HscmProgressSummary(models.Model):
                             continue
                         week = records_owed.week_of_deadline(due, weeks) or period.week or 1
                         periods_of[policy].append((records_owed.period_key(period), due, week))
+                # An owner with nothing handed in for a period stands as every such owner does (missing
+                # or not due): counted per department at once; only the records handed in are looked at.
+                units = dict(owners.get((school.id, type_.id), ()))
+                per_department = Counter(units.values())
                 totals = defaultdict(lambda: defaultdict(float))
-                for owner, department_id in owners.get((school.id, type_.id), ()):
-                    for key, due, week in periods_of[policy]:
-                        cell = status_tools.cell_of(1, handed_in.get((type_.id, owner, key), ()), due, now)
-                        self._add_cell(totals[(department_id, week)], cell)
+                for key, due, week in periods_of[policy]:
+                    remaining = per_department.copy()
+                    for owner, submitted in handed_in.get((type_.id, school.id, key), {}).items():
+                        if owner in units:
+                            department_id = units[owner]
+                            remaining[department_id] -= 1
+                            self._add_cell(totals[(department_id, week)], status_tools.cell_of(1, submitted, due, now))
+                    empty = status_tools.cell_of(1, (), due, now)
+                    for department_id, count in remaining.items():
+                        if count:
+                            self._add_cell(totals[(department_id, week)], empty, count)
+                place = (year.id, school.id, school.reports_to_id.id or None, school.authority_id.id or None)
                 for (department_id, week), counts in totals.items():
-                    values.append((year.id, school.id, school.reports_to_id.id or None,
-                                   school.authority_id.id or None, department_id or None, None, type_.id, week,
-                                   *self._count_values(counts)))
+                    values.append((*place, department_id or None, None, type_.id, week, *self._count_values(counts)))
         self._insert_rows("hscm_progress_summary", (
             "school_year_id", "school_id", "reports_to_id", "authority_id", "school_department_id", "subject_id",
             "type_id", "week", *COUNT_COLUMNS), values)
 
     @staticmethod
-    def _add_cell(counts, cell):
-        counts["expected"] += 1
-        counts[cell.status] += 1
+    def _add_cell(counts, cell, times=1):
+        """Add ``times`` items standing as ``cell`` to ``counts``."""
+        counts["expected"] += times
+        counts[cell.status] += times
         if cell.waiting_since:
             since = cell.waiting_since.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            counts["waiting"] += 1
-            counts["waiting_since_sum"] += since.replace(tzinfo=dt.timezone.utc).timestamp()
+            counts["waiting"] += times
+            counts["waiting_since_sum"] += since.replace(tzinfo=dt.timezone.utc).timestamp() * times
             counts["oldest"] = min(counts.get("oldest") or since, since)
 
     @staticmethod
@@ -320,7 +335,7 @@ class HscmProgressSummary(models.Model):
                 counts.get("oldest") or None, counts["waiting_since_sum"])
 
     def _other_handed_in(self, year, types):
-        """``{(type id, owner key, period key): [Submitted]}`` of the year."""
+        """``{(type id, school id, period key): {owner key: [Submitted]}}`` of the year."""
         self.env.cr.execute(SQL("""
             SELECT d.type_id, t.owner_level, t.deadline_rule, d.school_id, d.staff_id, d.school_department_id,
                    d.subject_group_id, ARRAY(SELECT rel.hscm_school_class_id FROM hscm_dossier_hscm_school_class_rel rel
@@ -331,14 +346,14 @@ class HscmProgressSummary(models.Model):
              WHERE d.school_year_id = %s AND d.type_id IN %s AND d.active
                AND d.state IN ('submitted', 'approved', 'rejected')
         """, year.id, tuple(types.ids)))
-        handed_in = defaultdict(list)
+        handed_in = defaultdict(lambda: defaultdict(list))
         for (type_id, level, rule, school_id, staff_id, department_id, group_id, class_ids, week, month, semester,
              state, submitted_on, approved_on, is_late) in self.env.cr.fetchall():
             period = records_owed.period_of(rule, week, month, semester)
             submitted = status_tools.Submitted(state, submitted_on, approved_on, is_late)
             owners = records_owed.owner_keys(level, school_id, staff_id, department_id, group_id, class_ids)
             for owner in owners:
-                handed_in[(type_id, owner, records_owed.period_key(period))].append(submitted)
+                handed_in[(type_id, school_id, records_owed.period_key(period))][owner].append(submitted)
         return handed_in
 
     def _insert_rows(self, table, columns, values):
@@ -352,16 +367,23 @@ class HscmProgressSummary(models.Model):
         buffer.seek(0)
         self.env.cr.copy_from(buffer, table, columns=columns)
 
-    def _refresh_school_weeks(self, year):
-        self.env.cr.execute(SQL("""
-            INSERT INTO hscm_progress_school_week (
-                school_year_id, school_id, reports_to_id, authority_id, week,
-                expected, owed, on_time, late, pending, rejected, missing, not_due, waiting,
-                oldest_waiting_since, waiting_since_sum)
-            SELECT school_year_id, school_id, reports_to_id, authority_id, week,
-                   SUM(expected), SUM(owed), SUM(on_time), SUM(late), SUM(pending), SUM(rejected), SUM(missing),
-                   SUM(not_due), SUM(waiting), MIN(oldest_waiting_since), SUM(waiting_since_sum)
-              FROM hscm_progress_summary
-             WHERE school_year_id = %s
-             GROUP BY school_year_id, school_id, reports_to_id, authority_id, week
-        """, year.id))
+    def _refresh_rollups(self, year):
+        """The summary summed up per school and week, then per office and week,
+        and per subject and week (every school together)."""
+        counts = SQL("""SUM(expected), SUM(owed), SUM(on_time), SUM(late), SUM(pending), SUM(rejected), SUM(missing),
+                        SUM(not_due), SUM(waiting), MIN(oldest_waiting_since), SUM(waiting_since_sum)""")
+        columns = SQL("""expected, owed, on_time, late, pending, rejected, missing, not_due, waiting,
+                         oldest_waiting_since, waiting_since_sum""")
+        for table, keys, source in (
+            ("hscm_progress_school_week", "school_id, reports_to_id, authority_id, week", "hscm_progress_summary"),
+            ("hscm_progress_office_week", "reports_to_id, authority_id, week", "hscm_progress_school_week"),
+            ("hscm_progress_subject_week", "authority_id, subject_id, week", "hscm_progress_summary"),
+        ):
+            self.env.cr.execute(SQL("""
+                INSERT INTO %(table)s (school_year_id, %(keys)s, %(columns)s)
+                SELECT school_year_id, %(keys)s, %(counts)s
+                  FROM %(source)s
+                 WHERE school_year_id = %(year)s
+                 GROUP BY school_year_id, %(keys)s
+            """, table=SQL.identifier(table), keys=SQL(keys), columns=columns, counts=counts,
+                source=SQL.identifier(source), year=year.id))

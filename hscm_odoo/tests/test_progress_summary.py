@@ -209,6 +209,69 @@ class TestProgressSummaryAccess(SummaryCase, TransactionCase):
         with self.assertRaises(AccessError):
             self.env["hscm.progress.summary"].with_user(self.city).action_refresh()
 
+    def sums(self, model, key, user=None, **filters):
+        """``{(key id, week): Counter}`` of ``model``'s rows (as ``user``)."""
+        result = defaultdict(Counter)
+        Model = self.env[model].with_user(user) if user else self.env[model]
+        for row in Model.search([("school_year_id", "=", self.year.id)]):
+            if any(row[name].id != value for name, value in filters.items()):
+                continue
+            for column in (*STATUS_COLUMN.values(), "expected", "owed", "waiting"):
+                result[(row[key].id, row.week)][column] += row[column]
+        return {k: +v for k, v in result.items()}
+
+    def test_office_and_subject_tables_add_the_summary_up(self):
+        offices = self.sums("hscm.progress.office.week", "reports_to_id")
+        self.assertEqual(offices, self.sums("hscm.progress.school.week", "reports_to_id"))
+        self.assertEqual({office for office, _week in offices}, {self.office_d.id, self.office_w.id,
+                                                                 self.sgd_a.id})
+        subjects = self.sums("hscm.progress.subject.week", "subject_id")
+        self.assertEqual(subjects, self.sums("hscm.progress.summary", "subject_id"))
+        self.assertTrue({self.math.id, self.literature.id} <= {subject for subject, _week in subjects})
+
+    def test_office_and_subject_tables_by_role(self):
+        # an office reads its own row only; the Sở leader every office's; the specialist none
+        self.assertEqual({row.reports_to_id for row in self.env["hscm.progress.office.week"].with_user(
+            self.district).search([])}, {self.office_d})
+        self.assertEqual(set(self.env["hscm.progress.office.week"].with_user(self.city).search([]).reports_to_id.ids),
+                         {self.office_d.id, self.office_w.id, self.sgd_a.id})
+        self.assertFalse(self.env["hscm.progress.office.week"].with_user(self.city_b).search([]))
+        for user in (self.specialist, self.vp, self.head, self.teacher):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                self.env["hscm.progress.office.week"].with_user(user).search([])
+        # the specialist reads their subjects only; the Sở leader every subject; offices and schools none
+        self.assertEqual(self.env["hscm.progress.subject.week"].with_user(self.specialist).search([]).subject_id,
+                         self.math)
+        self.assertIn(self.literature, self.env["hscm.progress.subject.week"].with_user(self.city).search([]).subject_id)
+        for user in (self.district, self.vp, self.head, self.teacher):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                self.env["hscm.progress.subject.week"].with_user(user).search([])
+        row = self.env["hscm.progress.subject.week"].with_user(self.city).search([], limit=1)
+        with self.assertRaises(AccessError):
+            row.write({"missing": 0})
+
+    def test_rollups_read_from_the_small_tables_give_the_same_figures(self):
+        Progress = self.env["hscm.progress"]
+        offices = Progress.with_user(self.city).rollup_view(group_by="reports_to")
+        expected = self.sums("hscm.progress.school.week", "reports_to_id", self.city)
+        got = {(row["id"], int(week)): dict(zip(offices["columns"], cell))
+               for row in offices["rows"] for week, cell in row["weeks"].items()}
+        self.assertEqual(set(got), set(expected))
+        for key, counts in expected.items():
+            self.assertEqual({c: got[key][c] for c in counts}, dict(counts), key)
+        subjects = Progress.with_user(self.specialist).rollup_view(group_by="subject")
+        expected = self.sums("hscm.progress.summary", "subject_id", self.specialist)
+        got = {(row["id"], int(week)): dict(zip(subjects["columns"], cell))
+               for row in subjects["rows"] for week, cell in row["weeks"].items()}
+        self.assertEqual(set(got), set(expected))
+        for key, counts in expected.items():
+            self.assertEqual({c: got[key][c] for c in counts}, dict(counts), key)
+        # a week's cells add up to the row's total
+        row = subjects["rows"][0]
+        total = dict(zip(subjects["columns"], row["total"]))
+        self.assertEqual(total["missing"], sum(dict(zip(subjects["columns"], cell))["missing"]
+                                               for cell in row["weeks"].values()))
+
     def test_rollup_view_by_role(self):
         Progress = self.env["hscm.progress"]
         view = Progress.with_user(self.district).rollup_view(group_by="school")
