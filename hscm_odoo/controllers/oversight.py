@@ -12,10 +12,13 @@ from odoo import http
 from odoo.exceptions import AccessError, MissingError
 from odoo.http import request
 
+from odoo.addons.portal.controllers.portal import pager as portal_pager
+
 from .portal import STATUS_CLASSES, HscmPortal, _int
 
 GROUPINGS = ("reports_to", "school", "subject")
 RECORDS_LIMIT = 200
+ROLLUP_PAGE = 100  # rows of a roll-up page: a city has 1,000 schools
 
 
 def pct_class(pct):
@@ -43,22 +46,30 @@ class HscmOversightPortal(HscmPortal):
         return self._values(pct_class=pct_class, pct_text=pct_text, status_classes=STATUS_CLASSES,
                             status_labels=self._status_labels(), **values)
 
-    @http.route("/my/hscm/oversight", type="http", auth="user", methods=["GET"], website=True)
+    @http.route(["/my/hscm/oversight", "/my/hscm/oversight/page/<int:page>"], type="http", auth="user",
+                methods=["GET"], website=True)
     def oversight(self, group_by=None, week_from=None, week_to=None, reports_to_id=None, subject_id=None,
-                  school_year_id=None, **kwargs):
+                  school_year_id=None, page=None, **kwargs):
         self._check_oversight()
         if group_by not in GROUPINGS:
             group_by = "school" if _int(reports_to_id) or _int(subject_id) else "reports_to"
+        page = max(_int(page) or 1, 1)
         view = request.env["hscm.progress"].rollup_view(
             group_by=group_by, week_from=_int(week_from) or None, week_to=_int(week_to) or None,
             school_year_id=_int(school_year_id) or None, subject_id=_int(subject_id) or None,
-            reports_to_id=_int(reports_to_id) or None)
+            reports_to_id=_int(reports_to_id) or None, limit=ROLLUP_PAGE, offset=(page - 1) * ROLLUP_PAGE)
+        url_args = {name: value for name, value in (
+            ("group_by", group_by), ("week_from", _int(week_from)), ("week_to", _int(week_to)),
+            ("reports_to_id", _int(reports_to_id)), ("subject_id", _int(subject_id)),
+            ("school_year_id", _int(school_year_id))) if value}
+        pager = portal_pager(url="/my/hscm/oversight", url_args=url_args, total=view["row_count"], page=page,
+                             step=ROLLUP_PAGE)
         columns = view.get("columns", ())
         for row in view["rows"]:  # cells come as lists (compact over RPC); the page reads them by name
             row["weeks"] = {week: dict(zip(columns, cell)) for week, cell in row["weeks"].items()}
             row["totals"] = dict(zip(columns, row["total"]))
         return request.render("hscm_odoo.portal_oversight", self._oversight_values(
-            view=view, group_by=group_by, week_from=_int(week_from) or "", week_to=_int(week_to) or "",
+            view=view, group_by=group_by, pager=pager, week_from=_int(week_from) or "", week_to=_int(week_to) or "",
             reports_to_id=_int(reports_to_id), subject_id=_int(subject_id),
             subjects=request.env["hscm.subject"].search([])))
 

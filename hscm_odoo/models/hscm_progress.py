@@ -301,12 +301,14 @@ class HscmProgress(models.AbstractModel):
 
     @api.model
     def rollup_view(self, group_by="school", week_from=None, week_to=None, school_year_id=None, subject_id=None,
-                    reports_to_id=None):
+                    reports_to_id=None, limit=None, offset=0):
         """Office and city roll-ups from the pre-aggregated tables: one row per
         school (or office, or subject) × teaching week with the on-time
         percentage, missing, rejected and pending counts and the waits. Rows
         are read with the caller's record rules: an office sees its schools,
-        a Sở specialist only their subjects."""
+        a Sở specialist only their subjects. Rows come by name; ``limit`` and
+        ``offset`` give one page of them (a city has 1,000 schools), and
+        ``row_count`` says how many there are in all."""
         if group_by not in ("school", "reports_to", "subject"):
             raise AccessError(self.env._("Unknown grouping %(group)s.", group=group_by))
         per_subject = bool(subject_id) or group_by == "subject" or not self._may_read_school_weeks()
@@ -321,7 +323,8 @@ class HscmProgress(models.AbstractModel):
         domain = []
         year = self.env["hscm.school.year"].browse(int(school_year_id)) if school_year_id else self._default_year()
         if not year:
-            return {"rows": [], "weeks": [], "refreshed_at": self._refreshed_at(), "school_year": False}
+            return {"rows": [], "row_count": 0, "weeks": [], "refreshed_at": self._refreshed_at(),
+                    "school_year": False}
         domain.append(("school_year_id", "=", year.id))
         if week_from or week_to:
             # a list, not "<=": Odoo adds "OR week IS NULL" to "<=", which no index serves
@@ -338,20 +341,26 @@ class HscmProgress(models.AbstractModel):
         grouped.fetch(["name"])
         labels = {record.id: record.name for record in grouped}
         none_label = self.env._("None")
-        rows, weeks = {}, set()
+        ordered = sorted({group_id for group_id, *_ in sums},
+                         key=lambda group_id: (labels.get(group_id) or none_label, group_id or 0))
+        offset = max(int(offset or 0), 0)
+        page = ordered[offset:offset + int(limit)] if limit else ordered[offset:]
+        rows = {group_id: {"id": group_id or False, "name": labels.get(group_id) or none_label, "weeks": {}}
+                for group_id in page}
+        weeks = set()
         for group_id, week, *values in sums:
+            if week is not None:
+                weeks.add(week)
             row = rows.get(group_id)
-            if row is None:
-                row = rows[group_id] = {"id": group_id or False, "name": labels.get(group_id) or none_label,
-                                        "weeks": {}}
+            if row is None:  # not on this page
+                continue
             owed, on_time = values[1], values[2]
             cell = [round(100.0 * on_time / owed, 2) if owed else None, *values]
             if week is None:  # the group's total over the weeks (grouping set without the week)
                 row["total"] = cell
             else:
                 row["weeks"][str(week)] = cell
-                weeks.add(week)
-        return {"columns": ROLLUP_COLUMNS, "rows": sorted(rows.values(), key=lambda r: r["name"]),
+        return {"columns": ROLLUP_COLUMNS, "rows": list(rows.values()), "row_count": len(ordered), "offset": offset,
                 "weeks": sorted(weeks), "school_year": {"id": year.id, "name": year.display_name},
                 "group_by": group_by, "refreshed_at": self._refreshed_at(), "per_subject": per_subject}
 

@@ -3,9 +3,12 @@ from collections import Counter, defaultdict
 
 from freezegun import freeze_time
 
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, TransactionCase, tagged
 
+from ..controllers import oversight
 from ..tools.deadlines import Period
 from .common import PASSWORD
 from .test_progress import ProgressCase
@@ -32,6 +35,10 @@ class SummaryCase(ProgressCase):
         cls.class_s3 = cls.env["hscm.school.class"].create({"name": "10A", "grade": 10, "school_id": cls.s3.id})
         Assignment.create({"staff_id": cls.staff["teacher3"].id, "subject_id": cls.literature.id,
                            "class_id": cls.class_s3.id, "periods_per_week": 2})
+        # a timetable change: one more period of 10A literature from week 13 on, a second line for the same
+        # teacher, subject and class (one item a week all the same, its periods added up)
+        Assignment.create({"staff_id": cls.staff["teacher3"].id, "subject_id": cls.literature.id,
+                           "class_id": cls.class_s3.id, "periods_per_week": 1, "from_week": 13})
         # the other records of the year are compared in their own test
         cls.env["hscm.dossier.type"].search([("id", "!=", cls.lesson_plan.id)]).track_owed = False
         policy = cls.lesson_plan._policy_for(cls.s1)
@@ -299,6 +306,19 @@ class TestProgressSummaryAccess(SummaryCase, TransactionCase):
         with self.assertRaises(AccessError):
             Progress.with_user(self.district).rollup_view(group_by="owner")
 
+    def test_rollup_pages(self):
+        Progress = self.env["hscm.progress"].with_user(self.city)
+        whole = Progress.rollup_view(group_by="school")
+        names = [row["name"] for row in whole["rows"]]
+        self.assertEqual(names, ["THCS S1", "THCS S2", "THPT S3"])
+        self.assertEqual(whole["row_count"], 3)
+        first = Progress.rollup_view(group_by="school", limit=2)
+        rest = Progress.rollup_view(group_by="school", limit=2, offset=2)
+        self.assertEqual([row["name"] for row in first["rows"] + rest["rows"]], names)
+        self.assertEqual((first["row_count"], rest["row_count"], rest["offset"]), (3, 3, 2))
+        self.assertEqual(rest["rows"], whole["rows"][2:], "a page holds the same cells and totals")
+        self.assertEqual(first["weeks"], whole["weeks"], "the weeks are the whole view's")
+
     def test_selective_dashboards_are_ruled(self):
         Progress = self.env["hscm.progress"]
         grid = Progress.with_user(self.head).department_grid(self.k1.id, 12, 14)
@@ -350,6 +370,19 @@ class TestOversightPages(SummaryCase, HttpCase):
         self.assertIn("Test teacher", department.text)
         records = self.get(self.district.login, f"/my/hscm/oversight/records?staff_id={self.staff['teacher'].id}&week=13")
         self.assertEqual(records.status_code, 200)
+
+    def test_roll_up_in_pages(self):
+        with patch.object(oversight, "ROLLUP_PAGE", 2):
+            first = self.get(self.city.login, "/my/hscm/oversight?group_by=school&week_from=12&week_to=14")
+            second = self.get(self.city.login, "/my/hscm/oversight/page/2?group_by=school&week_from=12&week_to=14")
+        self.assertEqual((first.status_code, second.status_code), (200, 200))
+        self.assertIn("THCS S2", first.text)
+        self.assertNotIn("THPT S3", first.text)
+        self.assertIn("THPT S3", second.text)
+        self.assertNotIn("THCS S1", second.text)
+        # the pager keeps the filters
+        self.assertIn("/my/hscm/oversight/page/2?", first.text.replace("&amp;", "&"))
+        self.assertIn("week_from=12", first.text.replace("&amp;", "&").split("/my/hscm/oversight/page/2?")[1][:200])
 
     def test_out_of_scope_pages_answer_404(self):
         self.assertEqual(self.get(self.district.login, f"/my/hscm/oversight/school/{self.s2.id}?week=13").status_code, 404)
