@@ -1,6 +1,7 @@
 import datetime as dt
 import io
 import logging
+import threading
 import time
 from collections import Counter, defaultdict
 
@@ -205,11 +206,12 @@ class HscmProgressSummary(models.Model):
                     CHECK (expected = on_time + late + pending + rejected + missing + not_due)
             )
         """)
-        # Few indexes, since a rebuild inserts the whole table again: the city and office roll-ups
-        # (one year, some weeks), the Sở specialists' (one year, their subjects), the leaders' and
-        # the department heads' record rules.
-        for name, columns in (("year_week", "school_year_id, week, school_id"),
-                              ("year_subject_week", "school_year_id, subject_id, week"),
+        # Few indexes, since a rebuild inserts the whole table again (each one costs 3 s of a city's
+        # rebuild): the Sở specialists' and per-subject roll-ups (one year, some subjects and weeks),
+        # the leaders' and the department heads' record rules. The city and office roll-ups read the
+        # smaller tables summed up from this one.
+        self.env.cr.execute("DROP INDEX IF EXISTS hscm_progress_summary_year_week_index")
+        for name, columns in (("year_subject_week", "school_year_id, subject_id, week"),
                               ("school", "school_id"), ("department", "school_department_id")):
             self.env.cr.execute(f"CREATE INDEX IF NOT EXISTS hscm_progress_summary_{name}_index "
                                 f"ON hscm_progress_summary ({columns})")
@@ -247,8 +249,7 @@ class HscmProgressSummary(models.Model):
             schools = self.env["hscm.school"].search([("authority_id", "=", year.authority_id.id)])
             weeks = year._teaching_weeks()
             if schools and weeks:
-                self._refresh_lesson_plans(year, schools, weeks, now)
-                self._refresh_other_records(year, schools, weeks, now)
+                self._refresh_rows(year, schools, weeks, now)
                 self._refresh_rollups(year)
             self.env.cr.execute(SQL("SELECT COUNT(*) FROM hscm_progress_summary WHERE school_year_id = %s", year.id))
             result[year.id] = {"rows": self.env.cr.fetchone()[0], "seconds": round(time.monotonic() - started, 3)}
@@ -261,7 +262,44 @@ class HscmProgressSummary(models.Model):
         self.env.invalidate_all()
         return result
 
-    def _refresh_lesson_plans(self, year, schools, weeks, now):
+    def _refresh_rows(self, year, schools, weeks, now):
+        """The summary rows of ``year``: the lesson plans in one SQL statement
+        (half a minute for a city) and, meanwhile, the other records in
+        Python on a second cursor, whose rows are then copied in. Both only
+        read committed records, the dossiers of different types; the two
+        cores of a server work at once. In tests, whose records another
+        cursor cannot see, one after the other."""
+        params = self._lesson_plan_params(year, schools, weeks, now)
+        if self.env.registry.in_test_mode() or getattr(threading.current_thread(), "testing", False):
+            self._run_lesson_plan_sql(params)
+            values = self._other_record_rows(year, schools, weeks, now)
+        else:
+            failure = []
+
+            def run_sql():
+                try:
+                    self._run_lesson_plan_sql(params)
+                except Exception as error:  # noqa: BLE001 - raised again in the calling thread below
+                    failure.append(error)
+
+            # only this thread uses self.env.cr until it is joined; the ORM stays in the calling thread
+            thread = threading.Thread(target=run_sql, name="hscm-progress-lesson-plans", daemon=True)
+            thread.start()
+            try:
+                with self.env.registry.cursor() as cr:
+                    env = self.env(cr=cr)
+                    values = self.with_env(env)._other_record_rows(year.with_env(env), schools.with_env(env),
+                                                                   weeks, now)  # weeks: plain values
+            finally:
+                thread.join()
+            if failure:
+                raise failure[0]
+        self._insert_rows("hscm_progress_summary", (
+            "school_year_id", "school_id", "reports_to_id", "authority_id", "school_department_id", "subject_id",
+            "type_id", "week", *COUNT_COLUMNS), values)
+
+    def _lesson_plan_params(self, year, schools, weeks, now):
+        """The parameters of ``LESSON_PLAN_SQL`` (read through the ORM)."""
         lesson_plan = self.env["hscm.progress"]._lesson_plan_type()
         applicable = schools.filtered(lesson_plan._applies_to)
         by_policy = defaultdict(list)
@@ -279,8 +317,12 @@ class HscmProgressSummary(models.Model):
                 pol["weeks"] += [week.number] * len(school_ids)
                 pol["deadlines"] += [due] * len(school_ids)
                 pol["units"] += [policy.file_unit == "week"] * len(school_ids)
+        return dict(pol, type_id=lesson_plan.id, year_id=year.id, now=now, week_count=year.week_count)
+
+    def _run_lesson_plan_sql(self, params):
+        """``LESSON_PLAN_SQL`` and its rows into the summary: SQL only, no ORM
+        (it may run in a thread of its own, see ``_refresh_rows``)."""
         cr = self.env.cr
-        params = dict(pol, type_id=lesson_plan.id, year_id=year.id, now=now, week_count=year.week_count)
         # a rebuild reads millions of rows at once: give it memory to hash them, and no JIT (seconds to compile
         # for a query run every 30 minutes); both for this transaction only
         cr.execute("SET LOCAL work_mem = '256MB'")
@@ -299,14 +341,15 @@ class HscmProgressSummary(models.Model):
         for setting in ("work_mem", "jit"):
             cr.execute(f"RESET {setting}")
 
-    def _refresh_other_records(self, year, schools, weeks, now):
-        """Records other than lesson plans: few per school, so in Python with
-        the same pure functions as the pages (tools/records_owed.py)."""
+    def _other_record_rows(self, year, schools, weeks, now):
+        """The summary rows of the records other than lesson plans: few per
+        school, so in Python with the same pure functions as the pages
+        (tools/records_owed.py). Returns tuples in the summary's columns."""
         lesson_plan = self.env["hscm.progress"]._lesson_plan_type()
         types = self.env["hscm.dossier.type"].search([("id", "!=", lesson_plan.id), ("track_owed", "=", True)])
         types = types.filtered(lambda t: t.deadline_rule not in records_owed.UNTRACKED_RULES)
         if not types:
-            return
+            return []
         handed_in = self._other_handed_in(year, types)
         owners = self.env["hscm.progress"]._owner_units(schools, types, year)
         values = []
@@ -344,9 +387,7 @@ class HscmProgressSummary(models.Model):
                 place = (year.id, school.id, school.reports_to_id.id or None, school.authority_id.id or None)
                 for (department_id, week), counts in totals.items():
                     values.append((*place, department_id or None, None, type_.id, week, *self._count_values(counts)))
-        self._insert_rows("hscm_progress_summary", (
-            "school_year_id", "school_id", "reports_to_id", "authority_id", "school_department_id", "subject_id",
-            "type_id", "week", *COUNT_COLUMNS), values)
+        return values
 
     @staticmethod
     def _add_cell(counts, cell, times=1):
