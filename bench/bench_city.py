@@ -12,8 +12,10 @@ On the city built by ``bench/gen_city.py`` it measures, on a 2-core machine:
   whose rights apply (record rules included):
 
   - city-wide views from the pre-aggregated tables, as a Sở leader: offices ×
-    35 weeks; schools (1,000 rows) × the last 4 weeks; schools × the year's
-    totals; the Sở math specialist's schools × 4 weeks (per-subject table) —
+    35 weeks (office-week table); schools (1,000 rows) × the last 4 weeks and
+    × one week, whole and one page of 100 rows (what the portal page shows);
+    the Sở math specialist's schools × 4 weeks (summary, their subject's rows),
+    whole and a page, and subjects × 35 weeks (subject-week table) —
     target <= 50 ms each;
   - selective dashboards, live from the dossiers: one department × 6 weeks
     (its head), one school × one week (its principal), an office's schools ×
@@ -228,7 +230,11 @@ def main():
             ("Sở leader: schools × last 4 weeks", "city", dict(group_by="school", **last4)),
             ("Sở leader: schools × one week", "city", dict(group_by="school", week_from=week,
                                                                         week_to=week)),
+            ("Sở leader: schools × last 4 weeks, a page (100)", "city",
+             dict(group_by="school", limit=100, offset=500, **last4)),
             ("Sở math specialist: schools × last 4 weeks (math)", "specialist", dict(group_by="school", **last4)),
+            ("Sở math specialist: schools × last 4 weeks, a page (100)", "specialist",
+             dict(group_by="school", limit=100, offset=500, **last4)),
             ("Sở math specialist: subjects × 35 weeks", "specialist", {"group_by": "subject"}),
         ):
             result = rollup(role, **kwargs)()

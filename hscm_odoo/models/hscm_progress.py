@@ -334,23 +334,35 @@ class HscmProgress(models.AbstractModel):
         if reports_to_id:
             domain.append(("reports_to_id", "=", int(reports_to_id)))
         key = {"school": "school_id", "reports_to": "reports_to_id", "subject": "subject_id"}[group_by]
-        sums = self._sums_by(Model, domain, key, fields.Datetime.now())
-        # the groups were read with the user's rules; their names need not be checked again one by one
-        grouped = Model.env[Model._fields[key].comodel_name].browse({group_id for group_id, *_ in sums if group_id})
-        grouped = grouped.sudo()  # names of groups the user reads (above)
-        grouped.fetch(["name"])
-        labels = {record.id: record.name for record in grouped}
-        none_label = self.env._("None")
-        ordered = sorted({group_id for group_id, *_ in sums},
-                         key=lambda group_id: (labels.get(group_id) or none_label, group_id or 0))
+        now = fields.Datetime.now()
         offset = max(int(offset or 0), 0)
-        page = ordered[offset:offset + int(limit)] if limit else ordered[offset:]
+        if limit:
+            # one page: the groups and weeks first (two small queries), then the figures of the page's
+            # groups only (fetching a city's 5,000 cells costs more than adding them up)
+            query = Model._search(domain)
+            key_sql, week_sql = SQL.identifier(Model._table, key), SQL.identifier(Model._table, "week")
+            query.groupby = SQL("GROUPING SETS ((%s), (%s))", key_sql, week_sql)
+            query.order = None
+            group_ids, weeks = set(), set()
+            for by_week, group_id, week in self.env.execute_query(query.select(
+                    SQL("GROUPING(%s)", key_sql), key_sql, week_sql)):
+                (weeks.add(week) if by_week else group_ids.add(group_id))
+            labels = self._names(Model._fields[key].comodel_name, group_ids - {None})
+            ordered = self._ordered_groups(group_ids, labels)
+            page = ordered[offset:offset + int(limit)]
+            sums = self._sums_by(Model, domain + [(key, "in", [group_id or False for group_id in page])], key,
+                                 now) if page else []
+        else:
+            sums = self._sums_by(Model, domain, key, now)
+            group_ids = {row[0] for row in sums}
+            weeks = {row[1] for row in sums} - {None}
+            labels = self._names(Model._fields[key].comodel_name, group_ids - {None})
+            ordered = self._ordered_groups(group_ids, labels)
+            page = ordered[offset:]
+        none_label = self.env._("None")
         rows = {group_id: {"id": group_id or False, "name": labels.get(group_id) or none_label, "weeks": {}}
                 for group_id in page}
-        weeks = set()
         for group_id, week, *values in sums:
-            if week is not None:
-                weeks.add(week)
             row = rows.get(group_id)
             if row is None:  # not on this page
                 continue
@@ -363,6 +375,24 @@ class HscmProgress(models.AbstractModel):
         return {"columns": ROLLUP_COLUMNS, "rows": list(rows.values()), "row_count": len(ordered), "offset": offset,
                 "weeks": sorted(weeks), "school_year": {"id": year.id, "name": year.display_name},
                 "group_by": group_by, "refreshed_at": self._refreshed_at(), "per_subject": per_subject}
+
+    @api.model
+    def _ordered_groups(self, group_ids, labels):
+        """The groups of a roll-up by name (then id: pages stay stable), "None" where no group."""
+        none_label = self.env._("None")
+        return sorted(group_ids, key=lambda group_id: (labels.get(group_id) or none_label, group_id or 0))
+
+    @api.model
+    def _names(self, model, ids):
+        """``{id: name}`` of ``model``'s records ``ids`` in one query, in the
+        user's language: the groups of a roll-up, already read with the
+        user's rules (a city's 1,000 school names cost 15 ms as records)."""
+        if not ids:
+            return {}
+        Model = self.env[model].sudo().with_context(active_test=False)  # names of groups the user reads
+        query = Model._search([("id", "in", list(ids))])
+        return dict(self.env.execute_query(query.select(SQL.identifier(Model._table, "id"),
+                                                        Model._field_to_sql(Model._table, "name", query))))
 
     @api.model
     def _sums_by(self, Model, domain, key, now):
