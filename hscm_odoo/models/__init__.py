@@ -37,6 +37,7 @@ from . import hscm_signing_credential
 from . import hscm_signing_request
 from . import hscm_progress_counts_mixin
 from . import hscm_progress_summary
+from . import hscm_progress_rollup_mixin
 from . import hscm_progress_school_week
 from . import hscm_progress_office_week
 from . import hscm_progress_subject_week

@@ -10,14 +10,11 @@ class HscmProgressOfficeWeek(models.Model):
 
     _name = "hscm.progress.office.week"
     _description = "Progress per office and week (pre-aggregated)"
-    _inherit = ["hscm.progress.counts.mixin"]
+    _inherit = ["hscm.progress.rollup.mixin"]
     _order = "school_year_id desc, reports_to_id, week"
     _log_access = False  # rebuilt wholesale with hscm.progress.summary
 
-    school_year_id = fields.Many2one("hscm.school.year", required=True, ondelete="cascade")
     reports_to_id = fields.Many2one("hscm.authority", string="Reports to", ondelete="cascade")
-    authority_id = fields.Many2one("hscm.authority", string="Department of Education", ondelete="cascade")
-    week = fields.Integer(string="Teaching week", required=True, aggregator=None)
 
     def init(self):
         self.env.cr.execute("""

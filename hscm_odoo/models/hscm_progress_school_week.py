@@ -10,16 +10,13 @@ class HscmProgressSchoolWeek(models.Model):
 
     _name = "hscm.progress.school.week"
     _description = "Progress per school and week (pre-aggregated)"
-    _inherit = ["hscm.progress.counts.mixin"]
+    _inherit = ["hscm.progress.rollup.mixin"]
     _order = "school_year_id desc, school_id, week"
     _log_access = False  # rebuilt wholesale with hscm.progress.summary
 
     # read through one composite index (init): one year, some weeks, then the rules' filters
-    school_year_id = fields.Many2one("hscm.school.year", required=True, ondelete="cascade")
     school_id = fields.Many2one("hscm.school", required=True, index=True, ondelete="cascade")
     reports_to_id = fields.Many2one("hscm.authority", string="Reports to", ondelete="cascade")
-    authority_id = fields.Many2one("hscm.authority", string="Department of Education", ondelete="cascade")
-    week = fields.Integer(string="Teaching week", required=True, aggregator=None)
 
     _sql_constraints = [
         ("one_row", "UNIQUE(school_year_id, school_id, week)", "One row per school and week."),

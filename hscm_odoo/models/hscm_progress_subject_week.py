@@ -9,14 +9,11 @@ class HscmProgressSubjectWeek(models.Model):
 
     _name = "hscm.progress.subject.week"
     _description = "Progress per subject and week (pre-aggregated)"
-    _inherit = ["hscm.progress.counts.mixin"]
+    _inherit = ["hscm.progress.rollup.mixin"]
     _order = "school_year_id desc, subject_id, week"
     _log_access = False  # rebuilt wholesale with hscm.progress.summary
 
-    school_year_id = fields.Many2one("hscm.school.year", required=True, ondelete="cascade")
-    authority_id = fields.Many2one("hscm.authority", string="Department of Education", ondelete="cascade")
     subject_id = fields.Many2one("hscm.subject", ondelete="cascade")
-    week = fields.Integer(string="Teaching week", required=True, aggregator=None)
 
     def init(self):
         self.env.cr.execute("""

@@ -257,22 +257,20 @@ class TestProgressSummaryAccess(SummaryCase, TransactionCase):
         with self.assertRaises(AccessError):
             row.write({"missing": 0})
 
+    def assert_cells(self, view, expected):
+        """The cells of a roll-up ``view`` hold the ``expected`` counts, ``{(group id, week): Counter}``."""
+        got = {(row["id"], int(week)): dict(zip(view["columns"], cell))
+               for row in view["rows"] for week, cell in row["weeks"].items()}
+        self.assertEqual(set(got), set(expected))
+        for key, counts in expected.items():
+            self.assertEqual({c: got[key][c] for c in counts}, dict(counts), key)
+
     def test_rollups_read_from_the_small_tables_give_the_same_figures(self):
         Progress = self.env["hscm.progress"]
         offices = Progress.with_user(self.city).rollup_view(group_by="reports_to")
-        expected = self.sums("hscm.progress.school.week", "reports_to_id", self.city)
-        got = {(row["id"], int(week)): dict(zip(offices["columns"], cell))
-               for row in offices["rows"] for week, cell in row["weeks"].items()}
-        self.assertEqual(set(got), set(expected))
-        for key, counts in expected.items():
-            self.assertEqual({c: got[key][c] for c in counts}, dict(counts), key)
+        self.assert_cells(offices, self.sums("hscm.progress.school.week", "reports_to_id", self.city))
         subjects = Progress.with_user(self.specialist).rollup_view(group_by="subject")
-        expected = self.sums("hscm.progress.summary", "subject_id", self.specialist)
-        got = {(row["id"], int(week)): dict(zip(subjects["columns"], cell))
-               for row in subjects["rows"] for week, cell in row["weeks"].items()}
-        self.assertEqual(set(got), set(expected))
-        for key, counts in expected.items():
-            self.assertEqual({c: got[key][c] for c in counts}, dict(counts), key)
+        self.assert_cells(subjects, self.sums("hscm.progress.summary", "subject_id", self.specialist))
         # a week's cells add up to the row's total
         row = subjects["rows"][0]
         total = dict(zip(subjects["columns"], row["total"]))
