@@ -39,11 +39,12 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 hscm = importlib.machinery.SourceFileLoader("hscm_cli", str(ROOT / "bin" / "hscm")).load_module()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rpc_client import Client  # noqa: E402
 
 PASSWORD = "bench-city-password"
 
@@ -106,30 +107,6 @@ print("RESULT " + json.dumps({
     "export_max_id": export_max, "export_small_max_id": export_small_max,
 }))
 '''
-
-
-class Client:
-    def __init__(self, url, db, login):
-        self.url = url
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-        self.call("/web/session/authenticate", {"db": db, "login": login, "password": PASSWORD})
-
-    def call(self, path, params):
-        body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode()
-        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": "application/json"})
-        with self.opener.open(request, timeout=600) as response:
-            answer = json.loads(response.read())
-        if "error" in answer:
-            raise RuntimeError(answer["error"]["data"]["message"])
-        return answer["result"]
-
-    def call_kw(self, model, method, args, kwargs=None):
-        return self.call("/web/dataset/call_kw", {"model": model, "method": method, "args": args,
-                                                  "kwargs": kwargs or {}})
-
-    def get(self, path):
-        with self.opener.open(self.url + path, timeout=600) as response:
-            return response.read()
 
 
 def pct(values, q):
@@ -216,7 +193,7 @@ def main():
     url = f"http://127.0.0.1:{port}"
     try:
         hscm.wait_http(url + "/web/login")
-        client = {role: Client(url, args.db, login) for role, login in info["logins"].items()}
+        client = {role: Client(url, args.db, login, PASSWORD) for role, login in info["logins"].items()}
         week = max(4, min(35, info["week"]))
         last4 = {"week_from": week - 3, "week_to": week}
 

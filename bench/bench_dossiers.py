@@ -40,13 +40,13 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_file_check import lesson_plan_pdf, load_tools  # noqa: E402
+import rpc_client  # noqa: E402
 
 hscm = importlib.machinery.SourceFileLoader("hscm_cli", str(ROOT / "bin" / "hscm")).load_module()
 
@@ -237,20 +237,9 @@ def row(label, seconds):
     return f"  {label:<38} n={len(ms):<4} median {statistics.median(ms):8.1f} ms   p95 {pct(ms, .95):8.1f} ms"
 
 
-class Client:
+class Client(rpc_client.Client):
     def __init__(self, url, login):
-        self.url = url
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-        self.call("/web/session/authenticate", {"db": ARGS.db, "login": login, "password": PASSWORD})
-
-    def call(self, path, params):
-        body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode()
-        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": "application/json"})
-        with self.opener.open(request, timeout=120) as response:
-            answer = json.loads(response.read())
-        if "error" in answer:
-            raise RuntimeError(answer["error"]["data"]["message"])
-        return answer["result"]
+        super().__init__(url, ARGS.db, login, PASSWORD, timeout=120)
 
     def upload(self, fields, name, data):
         """multipart/form-data POST to /hscm/api/dossiers (raw bytes, no base64)."""
@@ -273,10 +262,6 @@ class Client:
             "Content-Type": "application/pdf", "X-HSCM-Upload": "1"})
         with self.opener.open(request, timeout=120) as response:
             return json.loads(response.read())
-
-    def call_kw(self, model, method, args, kwargs=None):
-        return self.call("/web/dataset/call_kw", {"model": model, "method": method, "args": args,
-                                                  "kwargs": kwargs or {}})
 
 
 def print_orm(orm, files, sha, check):

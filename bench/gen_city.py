@@ -77,7 +77,6 @@ computes of the generated organisation hold; a generated password logs in.
 import argparse
 import datetime as dt
 import json
-import math
 import random
 import sys
 import time

@@ -1,0 +1,31 @@
+"""A small JSON-RPC client of an Odoo server for the benchmarks (standard
+library only): one logged-in session, its cookies kept."""
+
+import json
+import urllib.request
+from http.cookiejar import CookieJar
+
+
+class Client:
+    def __init__(self, url, db, login, password, timeout=600):
+        self.url = url
+        self.timeout = timeout
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        self.call("/web/session/authenticate", {"db": db, "login": login, "password": password})
+
+    def call(self, path, params):
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode()
+        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": "application/json"})
+        with self.opener.open(request, timeout=self.timeout) as response:
+            answer = json.loads(response.read())
+        if "error" in answer:
+            raise RuntimeError(answer["error"]["data"]["message"])
+        return answer["result"]
+
+    def call_kw(self, model, method, args, kwargs=None):
+        return self.call("/web/dataset/call_kw", {"model": model, "method": method, "args": args,
+                                                  "kwargs": kwargs or {}})
+
+    def get(self, path):
+        with self.opener.open(self.url + path, timeout=self.timeout) as response:
+            return response.read()
