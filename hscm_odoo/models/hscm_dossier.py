@@ -77,7 +77,7 @@ def binary_attachments(records, field):
     return {attachment.res_id: attachment.with_prefetch() for attachment in attachments}
 
 
-def store_binary(record, field, data, mimetype, attachment=None, sha1=None):
+def store_binary(record, field, data, mimetype, attachment=None, sha1=None, same_as=None):
     """Store ``data`` as the attachment of a ``Binary(attachment=True)``
     field, like fields.Binary does, but from raw bytes with a known mimetype:
     a 5 MB upload is then not base64-decoded twice more by ir.attachment.
@@ -86,10 +86,16 @@ def store_binary(record, field, data, mimetype, attachment=None, sha1=None):
 
     ``attachment``: the field's current attachment when the caller already
     looked it up (an empty recordset: there is none); ``sha1``: the SHA-1 of
-    ``data`` when the caller computed it (the filestore's key)."""
+    ``data`` when the caller computed it (the filestore's key); ``same_as``:
+    a (sudoed) attachment whose stored file ``data`` was just written to or
+    read from, so that the filestore need not read that file back to compare
+    (see ir_attachment.py). Returns the attachment."""
     if attachment is None:
         attachment = _binary_attachment(record, field)
     attachment = attachment.with_context(hscm_internal=INTERNAL)
+    if same_as:
+        sha1 = sha1 or same_as.checksum
+        attachment = attachment.with_context(hscm_stored=(data, same_as._full_path(same_as.store_fname)))
     if sha1:
         attachment = attachment.with_context(hscm_checksum=(data, sha1))
     values = {"raw": data, "mimetype": mimetype}
@@ -100,6 +106,7 @@ def store_binary(record, field, data, mimetype, attachment=None, sha1=None):
                                             res_id=record.id, type="binary"))
     attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
     record.invalidate_recordset([field])
+    return attachment
 
 
 def read_binary(record, field):
@@ -609,8 +616,9 @@ class HscmDossier(models.Model):
                 "submitted_on": now,
                 "submitted_by_id": self.env.uid,
             }])
-            # the same bytes: the filestore keeps one copy (it is content-addressed)
-            store_binary(version, "file", uploads[dossier.id], MIMETYPES[dossier.file_kind])
+            # the same bytes, read from the dossier's file: the filestore keeps one copy (content-addressed)
+            store_binary(version, "file", uploads[dossier.id], MIMETYPES[dossier.file_kind],
+                         same_as=_binary_attachment(dossier, "file"))
             dossier._build_chain(rows, number)
             dossier.sudo()._write_internal({  # the transition is the system's; guarded by _check_can_submit
                 "state": "submitted",

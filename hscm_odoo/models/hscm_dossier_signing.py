@@ -278,7 +278,7 @@ class HscmDossier(models.Model):
         sha256 = hashlib.sha256(signed).hexdigest()
         sha1 = sha1_future.result()
         credential = signer.credential
-        store_binary(self, "file", signed, "application/pdf", attachment=attachment, sha1=sha1)
+        stored = store_binary(self, "file", signed, "application/pdf", attachment=attachment, sha1=sha1)
         # Sudoed: the approver signs; the record is not theirs to write (as in _do_approve)
         self.sudo()._write_internal({"file_sha256": sha256, "file_size": len(signed),
                                      "signature_verdict": "pending", "signature_report": False})
@@ -293,7 +293,8 @@ class HscmDossier(models.Model):
         })
         # the same bytes as the dossier's file: the filestore keeps one copy
         store_binary(step.sudo(), "signed_file", signed, "application/pdf",  # system row
-                     attachment=self.env["ir.attachment"].sudo(), sha1=sha1)  # a new step: no file yet
+                     attachment=self.env["ir.attachment"].sudo(), sha1=sha1,  # a new step: no file yet
+                     same_as=stored)
         return {"step": step.sequence, "method": credential.method, "certificate": credential.cert_sha256,
                 "sha256": sha256, "size": len(signed)}
 

@@ -33,8 +33,15 @@ class IrAttachment(models.Model):
 
     @api.model
     def _same_content(self, bin_data, filepath):
-        # Odoo's SHA-1 collision check, in 1 MiB blocks instead of 1 KiB ones:
-        # the second copy of a 5 MB signed file took ~7 ms of Python slicing.
+        # Odoo's SHA-1 collision check. A second copy of the very bytes object
+        # just written to (or read from) that file (store_binary's same_as: a
+        # signed file kept as the step's evidence, a submitted file as its
+        # version) holds what the file holds: reading 5 MB back to compare
+        # took 13 ms of each approval.
+        stored = self.env.context.get("hscm_stored")
+        if stored and stored[0] is bin_data and stored[1] == filepath:
+            return True
+        # Otherwise in 1 MiB blocks instead of 1 KiB ones: ~7 ms less for 5 MB.
         view = memoryview(bin_data)
         offset = 0
         with open(filepath, "rb") as stored:

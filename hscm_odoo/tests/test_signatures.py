@@ -2,6 +2,7 @@ import base64
 import hashlib
 import json
 from datetime import datetime
+from unittest.mock import patch
 
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
@@ -12,6 +13,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..models import ir_attachment as ir_attachment_module
 from ..models.hscm_dossier import INTERNAL, read_binary, store_binary
 from ..tools import org_ca, pades
 from .common import PASSWORD, HscmFlowCase
@@ -87,6 +89,41 @@ class TestSignatures(SigningCase, TransactionCase):
         self.assertEqual(plan.signature_verdict, "valid")
         signs = self.env["hscm.audit.log"].search([("event", "=", "sign"), ("res_id", "=", plan.id)])
         self.assertEqual(len(signs), 2)
+
+    def test_second_copy_of_a_file_is_not_read_back(self):
+        """The signed file is kept twice (current file, step evidence) and a
+        submitted file twice (dossier, version): one stored file, and the
+        filestore's collision check reads it back only for other bytes."""
+        Attachment = self.env["ir.attachment"].sudo()
+
+        def stored(record, field="file"):
+            return Attachment.search([("res_model", "=", record._name), ("res_id", "=", record.id),
+                                      ("res_field", "=", field)])
+
+        plan = self.submitted_plan()
+        self.assertEqual(stored(plan.version_ids).store_fname, stored(plan).store_fname)
+        reads = []
+        real_open = open
+
+        def counting_open(path, *args, **kwargs):
+            reads.append(path)
+            return real_open(path, *args, **kwargs)
+
+        with patch.object(ir_attachment_module, "open", counting_open, create=True):
+            self.approve(plan, self.head)
+        step = plan.approval_ids.filtered(lambda s: s.state == "approved")
+        self.assertEqual(read_binary(step, "signed_file"), read_binary(plan, "file"))
+        self.assertEqual(stored(step, "signed_file").store_fname, stored(plan).store_fname)
+        self.assertEqual(reads, [], "the evidence copy did not read the signed file back")
+        # equal bytes in another object, at the same path: compared for real (and found equal)
+        current = stored(plan)
+        path = current._full_path(current.store_fname)
+        copy = bytes(bytearray(read_binary(plan, "file")))
+        with patch.object(ir_attachment_module, "open", counting_open, create=True):
+            self.assertTrue(Attachment.with_context(hscm_stored=(read_binary(plan, "file"), path))
+                            ._same_content(copy, path))
+        self.assertEqual(reads, [path])
+        self.assertFalse(Attachment._same_content(copy + b"x", path))
 
     def test_stamp_of_a_deputy_acting_for_the_head(self):
         self.env["hscm.delegation"].with_user(self.head).create({
