@@ -124,7 +124,7 @@ class HscmCertificateAuthority(models.Model):
     def _crl(self):
         """The CA's current CRL (DER): every certificate it issued that was revoked."""
         self.ensure_one()
-        revoked = self.env["hscm.signing.credential"].sudo().with_context(active_test=False).search([
+        revoked = self.env["hscm.signing.credential"].sudo().with_context(active_test=False).search([  # public facts
             ("ca_id", "=", self.id), ("revoked_on", "!=", False)])  # revocation facts are public
         return org_ca.make_crl(self._bundle(), self._key_passphrase(),
                                [(int(c.serial, 16), c.revoked_on) for c in revoked])

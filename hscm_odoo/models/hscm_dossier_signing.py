@@ -280,7 +280,7 @@ class HscmDossier(models.Model):
         credential = signer.credential
         stored = store_binary(self, "file", signed, "application/pdf", attachment=attachment, sha1=sha1)
         # Sudoed: the approver signs; the record is not theirs to write (as in _do_approve)
-        self.sudo()._write_internal({"file_sha256": sha256, "file_size": len(signed),
+        self.sudo()._write_internal({"file_sha256": sha256, "file_size": len(signed),  # approver checked; system fields
                                      "signature_verdict": "pending", "signature_report": False})
         step.sudo().with_context(hscm_internal=INTERNAL).write({  # system row
             "signature_method": credential.method,
@@ -428,7 +428,7 @@ class HscmDossier(models.Model):
         marks = PrintMarks(
             reference=self.name, system=f"Hồ sơ chuyên môn điện tử — {self.school_id.sudo().name}",  # a name
             printed_by=self.env.user.name, printed_at=f"{now:%H:%M %d/%m/%Y}",
-            verify_url=self._verify_url() if self.sudo().verify_token else "")
+            verify_url=self._verify_url() if self.sudo().verify_token else "")  # token presence only, not shown
         files = [(read_binary(self, "file"), marks)] if self.file_kind == "pdf" else []
         self._log_download()
         return week_printout(files + [(sheet, marks)])

@@ -62,7 +62,7 @@ class IrAttachment(models.Model):
         self._hscm_refuse()
         if vals.get("res_model") in PROTECTED_MODELS or vals.get("res_field"):
             self._hscm_refuse([dict(vals, res_model=vals.get("res_model") or a.res_model,
-                                    res_field=vals.get("res_field") or a.res_field) for a in self.sudo()])
+                                    res_field=vals.get("res_field") or a.res_field) for a in self.sudo()])  # links
         return super().write(vals)
 
     def unlink(self):
@@ -70,6 +70,6 @@ class IrAttachment(models.Model):
         # gone: those belong to no record any more and may go.
         linked = self.sudo().filtered(lambda a: a.res_model in PROTECTED_MODELS and a.res_field)  # links only
         orphaned = linked.filtered(lambda a: a.res_model not in self.env
-                                   or not self.env[a.res_model].sudo().browse(a.res_id).exists())
+                                   or not self.env[a.res_model].sudo().browse(a.res_id).exists())  # existence only
         (self - orphaned)._hscm_refuse()
         return super().unlink()
