@@ -305,8 +305,7 @@ class HscmProgressSummary(models.Model):
         by_policy = defaultdict(list)
         for school_id, policy in lesson_plan._policies_for(applicable).items():
             by_policy[policy].append(school_id)
-        # the deadline of each school's weeks, passed as arrays (a temporary table would keep the
-        # query from running in parallel)
+        # the deadline of each school's weeks, passed to the statement as arrays
         pol = {"school_ids": [], "weeks": [], "deadlines": [], "units": []}
         for policy, school_ids in by_policy.items():
             deadline_of = self.env["hscm.progress"]._deadlines(policy, year, [w.number for w in weeks])

@@ -684,7 +684,9 @@ QR_MASK_PATTERN = 2
 
 
 class FixedMaskQRStamp(QRStamp):
-    """pyHanko's QR stamp with the mask pattern given instead of searched."""
+    """pyHanko's QR stamp with the mask pattern given instead of searched:
+    its ``_qr_xobject`` less the branch for a picture inside the code, which
+    our stamps never have (pyHanko offers no hook for the mask)."""
 
     def _qr_xobject(self):
         import qrcode
