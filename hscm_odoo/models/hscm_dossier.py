@@ -303,7 +303,7 @@ class HscmDossier(models.Model):
                                          fields=", ".join(sorted(forbidden))))
             if vals.get("name", "/") == "/":
                 # by XML id: no search by code on every upload; sudoed, teachers may not read sequences
-                vals["name"] = self.env.ref("hscm_odoo.seq_hscm_dossier").sudo()._next()
+                vals["name"] = self.env.ref("hscm_odoo.seq_hscm_dossier").sudo()._next()  # next number only
         uploads = [self._decode_upload(vals.pop("file", None)) for vals in vals_list]
         # No "record created" chatter message: a draft is nobody's business
         # yet, and the audit trail records what matters from the submission on.
