@@ -45,16 +45,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import pkcs12
+from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1, translate_pyca_cryptography_key_to_asn1
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResult
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
-from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 from pyhanko.sign.validation.generic_cms import extract_tst_data_iter, validate_sig_integrity
 from pyhanko.stamp import QRStampStyle, TextStampStyle
 from pyhanko.stamp.qr import QRStamp
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 DEJAVU_SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -83,11 +86,15 @@ class PadesError(Exception):
 
 
 class CachedKeySigner(signers.SimpleSigner):
-    """A ``SimpleSigner`` that parses its private key once, not per signature."""
+    """A ``SimpleSigner`` that parses its private key once, not per signature.
 
-    def __init__(self, *args, **kwargs):
+    ``pyca_key``: the same key as a ``cryptography`` object when the caller
+    already has one (loading an RSA key checks it, ~50 ms for 2048 bits:
+    once is enough)."""
+
+    def __init__(self, *args, pyca_key=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pyca_key = serialization.load_der_private_key(
+        self._pyca_key = pyca_key or serialization.load_der_private_key(
             self.signing_key.dump(), password=None
         )
         certs = [self.signing_cert, *self.cert_registry]
@@ -167,16 +174,23 @@ def load_pkcs12_signer(data: bytes, passphrase: bytes) -> CachedKeySigner:
 
     Raises :class:`PadesError` on a wrong passphrase or unreadable archive.
     """
+    # As pyHanko's SimpleSigner.load_pkcs12_data, keeping cryptography's key
+    # object (already checked while loading) for CachedKeySigner.
     try:
-        plain = signers.SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=passphrase)
-    except ValueError as e:
+        key, certificate, others = pkcs12.load_key_and_certificates(data, passphrase)
+    except Exception as e:  # noqa: BLE001 - cryptography raises several kinds for a bad archive
         raise PadesError("Cannot open the PKCS#12 file: wrong passphrase or damaged file") from e
-    if plain.signing_cert is None:
+    if certificate is None:
         raise PadesError("The PKCS#12 file holds no certificate")
+    if key is None:
+        raise PadesError("The PKCS#12 file holds no private key")
+    registry = SimpleCertificateStore()
+    registry.register_multiple({translate_pyca_cryptography_cert_to_asn1(c) for c in others})
     return CachedKeySigner(
-        signing_cert=plain.signing_cert,
-        signing_key=plain.signing_key,
-        cert_registry=plain.cert_registry,
+        signing_cert=translate_pyca_cryptography_cert_to_asn1(certificate),
+        signing_key=translate_pyca_cryptography_key_to_asn1(key),
+        cert_registry=registry,
+        pyca_key=key,
     )
 
 
