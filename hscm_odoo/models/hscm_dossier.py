@@ -77,7 +77,7 @@ def binary_attachments(records, field):
     return {attachment.res_id: attachment.with_prefetch() for attachment in attachments}
 
 
-def store_binary(record, field, data, mimetype, attachment=None, sha1=None, same_as=None):
+def store_binary(record, field, data, mimetype, attachment=None, sha1=None, same_as=None, writer=None):
     """Store ``data`` as the attachment of a ``Binary(attachment=True)``
     field, like fields.Binary does, but from raw bytes with a known mimetype:
     a 5 MB upload is then not base64-decoded twice more by ir.attachment.
@@ -89,7 +89,9 @@ def store_binary(record, field, data, mimetype, attachment=None, sha1=None, same
     ``data`` when the caller computed it (the filestore's key); ``same_as``:
     a (sudoed) attachment whose stored file ``data`` was just written to or
     read from, so that the filestore need not read that file back to compare
-    (see ir_attachment.py). Returns the attachment."""
+    (see ir_attachment.py); ``writer``: a BackgroundFileWriter that writes the
+    file while the caller goes on (the caller closes it before committing).
+    Returns the attachment."""
     if attachment is None:
         attachment = _binary_attachment(record, field)
     attachment = attachment.with_context(hscm_internal=INTERNAL)
@@ -98,6 +100,8 @@ def store_binary(record, field, data, mimetype, attachment=None, sha1=None, same
         attachment = attachment.with_context(hscm_stored=(data, same_as._full_path(same_as.store_fname)))
     if sha1:
         attachment = attachment.with_context(hscm_checksum=(data, sha1))
+    if writer:
+        attachment = attachment.with_context(hscm_file_writer=writer)
     values = {"raw": data, "mimetype": mimetype}
     if attachment:
         attachment.write(values)

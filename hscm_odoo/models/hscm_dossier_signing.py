@@ -22,6 +22,7 @@ from odoo.http import request
 from odoo.tools.translate import LazyTranslate
 
 from ..tools import pades_verify, school_calendar, signing_methods
+from ..tools.background_writer import BackgroundFileWriter
 from ..tools.bilingual import bilingual
 from ..tools.pades import PadesError, StampText
 from ..tools.printout import PrintMarks, qr_data_uri, week_printout
@@ -60,12 +61,15 @@ SIGNING_ERRORS = {
 
 IDENTITY_WINDOW = 10 * 60  # seconds, as Odoo's own check_identity
 
-# One thread that hashes a signed file while the approval thread hashes it too
+# One thread that hashes the file being signed while the approval thread signs it
 HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hscm-hash")
 
 
-def _sha1_hex(data):
-    return hashlib.sha1(data).hexdigest()
+def _digests_of(data):
+    """SHA-256 (the evidence) and SHA-1 (the filestore's key) of ``data``, as
+    hash objects to go on with: a signed file is the unsigned one plus an
+    incremental update, so only that tail is left to hash once it is signed."""
+    return hashlib.sha256(data), hashlib.sha1(data)
 
 
 class _BatchSigner:
@@ -248,21 +252,33 @@ class HscmDossier(models.Model):
         timestamper = self._timestamper()
         no_attachment = self.env["ir.attachment"].sudo()  # the field storage, as binary_attachments
         signatures = {}
-        for dossier in to_sign:
-            step = steps[dossier.id]
-            signatures[dossier.id] = dossier._sign_file(
-                step, signer, dossier._stamp_for(step), files.get(dossier.id, no_attachment), timestamper)
+        # each signed file is written by a thread while the next one is signed; all are on disk when the
+        # writer closes, before anything commits
+        try:
+            with BackgroundFileWriter() as writer:
+                for dossier in to_sign:
+                    step = steps[dossier.id]
+                    signatures[dossier.id] = dossier._sign_file(
+                        step, signer, dossier._stamp_for(step), files.get(dossier.id, no_attachment), timestamper,
+                        writer=writer)
+        except OSError:
+            _logger.exception("the signed files of %s could not be stored", to_sign.mapped("name"))
+            raise user_error(_lt("The signed file could not be stored (the server's disk refused it): "
+                                 "nothing was approved. Try again, or tell the administrator.")) from None
         self.env.ref("hscm_odoo.ir_cron_hscm_verify_signatures")._trigger()
         return signatures
 
-    def _sign_file(self, step, signer, stamp, attachment, timestamper):
+    def _sign_file(self, step, signer, stamp, attachment, timestamper, writer=None):
         """Sign this dossier's current file (``attachment``) for ``step``;
-        the signed bytes become the current file and the step's evidence.
-        Returns the audit details."""
+        the signed bytes become the current file and the step's evidence
+        (written by ``writer`` when given, see store_binary). Returns the
+        audit details."""
         self.ensure_one()
         pdf = attachment.raw or b""
         attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
         field_name = f"HSCM_v{len(self.version_ids)}_s{step.sequence}_{step.id}"
+        # hashlib releases the GIL: the unsigned file is hashed by another core while pyHanko signs
+        digests = HASHER.submit(_digests_of, pdf)
         try:
             signed = signer.sign(self, step, pdf, stamp, field_name, timestamper)
         except PadesError as error:
@@ -271,14 +287,16 @@ class HscmDossier(models.Model):
             raise signing_error(error) from None
         if not signed.startswith(pdf):
             raise user_error(_lt("Signing did not keep the earlier signatures: nothing was saved."))
-        del pdf
-        # both digests at once (hashlib releases the GIL): SHA-256 for the
-        # evidence, SHA-1 the filestore's key, computed once for both copies
-        sha1_future = HASHER.submit(_sha1_hex, signed)
-        sha256 = hashlib.sha256(signed).hexdigest()
-        sha1 = sha1_future.result()
+        # the digests of the signed file: those of its unsigned prefix, then its tail
+        sha256, sha1 = digests.result()
+        tail = memoryview(signed)[len(pdf):]
+        sha256.update(tail)
+        sha1.update(tail)
+        sha256, sha1 = sha256.hexdigest(), sha1.hexdigest()
+        del pdf, tail
         credential = signer.credential
-        stored = store_binary(self, "file", signed, "application/pdf", attachment=attachment, sha1=sha1)
+        stored = store_binary(self, "file", signed, "application/pdf", attachment=attachment, sha1=sha1,
+                              writer=writer)
         # Sudoed: the approver signs; the record is not theirs to write (as in _do_approve)
         self.sudo()._write_internal({"file_sha256": sha256, "file_size": len(signed),  # approver checked; system fields
                                      "signature_verdict": "pending", "signature_report": False})
@@ -294,7 +312,7 @@ class HscmDossier(models.Model):
         # the same bytes as the dossier's file: the filestore keeps one copy
         store_binary(step.sudo(), "signed_file", signed, "application/pdf",  # system row
                      attachment=self.env["ir.attachment"].sudo(), sha1=sha1,  # a new step: no file yet
-                     same_as=stored)
+                     same_as=stored, writer=writer)
         return {"step": step.sequence, "method": credential.method, "certificate": credential.cert_sha256,
                 "sha256": sha256, "size": len(signed)}
 

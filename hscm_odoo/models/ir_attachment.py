@@ -1,6 +1,9 @@
+import os
+
 from odoo import api, models
 from odoo.tools.translate import LazyTranslate
 
+from ..tools.background_writer import BackgroundFileWriter
 from .hscm_dossier import INTERNAL, user_error
 
 _lt = LazyTranslate(__name__)
@@ -52,6 +55,29 @@ class IrAttachment(models.Model):
                 if block != view[offset:offset + len(block)]:
                     return False
                 offset += len(block)
+
+    @api.model
+    def _file_write(self, bin_value, checksum):
+        # A batch of approvals hands its signed files to a BackgroundFileWriter
+        # (store_binary's writer): a thread writes file n while file n + 1 is
+        # signed. The batch closes the writer, waiting for every file, before
+        # anything commits; as in Odoo's own write, the file is marked for the
+        # garbage collector first, in case the transaction aborts.
+        writer = self.env.context.get("hscm_file_writer")
+        if not isinstance(writer, BackgroundFileWriter):
+            return super()._file_write(bin_value, checksum)
+        fname, full_path = self._get_path(bin_value, checksum)
+        if not writer.pending(full_path) and not os.path.exists(full_path):
+            self._mark_for_gc(fname)
+            writer.write(full_path, bin_value)
+        return fname
+
+    @api.model
+    def _file_read(self, fname):
+        writer = self.env.context.get("hscm_file_writer")
+        if isinstance(writer, BackgroundFileWriter):
+            writer.wait(self._full_path(fname))  # a file this batch is still writing
+        return super()._file_read(fname)
 
     @api.model_create_multi
     def create(self, vals_list):

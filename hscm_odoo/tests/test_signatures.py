@@ -1,6 +1,8 @@
 import base64
+import errno
 import hashlib
 import json
+import threading
 from datetime import datetime
 from unittest.mock import patch
 
@@ -15,7 +17,7 @@ from odoo.tools import mute_logger
 
 from ..models import ir_attachment as ir_attachment_module
 from ..models.hscm_dossier import INTERNAL, read_binary, store_binary
-from ..tools import org_ca, pades
+from ..tools import background_writer, org_ca, pades
 from .common import PASSWORD, HscmFlowCase
 from .doubles.csc_server import CscCredential, CscTestServer
 from .doubles.softhsm import SoftHsmToken
@@ -124,6 +126,55 @@ class TestSignatures(SigningCase, TransactionCase):
                             ._same_content(copy, path))
         self.assertEqual(reads, [path])
         self.assertFalse(Attachment._same_content(copy + b"x", path))
+
+    def test_a_batch_writes_its_signed_files_in_another_thread(self):
+        """Each signed file is written by the batch's writer thread (once,
+        though kept as the current file and as the step's evidence), and is
+        on disk with the digests recorded when the approval returns."""
+        plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2) | self.submitted_plan(lesson=3)
+        written = []
+        real_write = background_writer._write_file
+
+        def recording_write(path, data):
+            written.append((threading.current_thread(), path, hashlib.sha256(data).hexdigest()))
+            return real_write(path, data)
+
+        with patch.object(background_writer, "_write_file", recording_write):
+            self.approve(plans, self.head)
+        self.assertEqual(len(written), 3)
+        self.assertNotIn(threading.current_thread(), {thread for thread, _path, _digest in written})
+        Attachment = self.env["ir.attachment"].sudo()
+        for plan in plans:
+            current = Attachment.search([("res_model", "=", plan._name), ("res_id", "=", plan.id),
+                                         ("res_field", "=", "file")])
+            path = current._full_path(current.store_fname)
+            self.assertIn(path, {path for _thread, path, _digest in written})
+            with open(path, "rb") as stored:
+                data = stored.read()
+            self.assertEqual((hashlib.sha256(data).hexdigest(), hashlib.sha1(data).hexdigest(), len(data)),
+                             (plan.file_sha256, current.checksum, plan.file_size))
+            step = plan.approval_ids.filtered(lambda s: s.state == "approved")
+            self.assertEqual(step.signed_sha256, plan.file_sha256)
+            self.assertEqual(read_binary(step, "signed_file"), data)
+        self.assertEqual(plans[0].verify_signatures()["verdict"], "valid")
+
+    def test_a_signed_file_the_disk_refuses_approves_nothing(self):
+        plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2)
+        before = {plan: (plan.state, plan.file_sha256) for plan in plans}
+
+        def refusing_write(path, data):
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+
+        with patch.object(background_writer, "_write_file", refusing_write), \
+                mute_logger("odoo.addons.hscm_odoo.models.hscm_dossier_signing"), \
+                self.assertRaises(UserError) as caught:
+            self.approve(plans, self.head)
+        self.assertIn("could not be stored", str(caught.exception))
+        self.assertIn("Không lưu được tệp đã ký", str(caught.exception))
+        for plan in plans:
+            self.assertEqual((plan.state, plan.file_sha256), before[plan])
+            self.assertEqual(plan._current_steps()[:1].state, "pending")
+            self.assertFalse(plan.approval_ids.filtered("signed_sha256"))
 
     def test_stamp_of_a_deputy_acting_for_the_head(self):
         self.env["hscm.delegation"].with_user(self.head).create({
