@@ -1,8 +1,9 @@
 import binascii
-import json
-import urllib.parse
 import datetime as dt
+import json
 import logging
+import urllib.parse
+from collections import defaultdict
 
 import psycopg2.errors
 
@@ -257,9 +258,14 @@ class HscmDossier(models.Model):
 
     @api.depends("approval_ids.state", "approval_ids.expected_user_id", "approval_ids.acting_user_id")
     def _compute_current_approver_ids(self):
+        # assigned per group of dossiers waiting for the same people: each assignment of this stored
+        # many2many is written at once, and a batch of 20 approvals cost 80 queries one by one
+        waiting_for = defaultdict(list)
         for dossier in self:
             pending = dossier.approval_ids.filtered(lambda s: s.state == "pending")[:1]
-            dossier.current_approver_ids = pending.expected_user_id | pending.acting_user_id
+            waiting_for[pending.expected_user_id | pending.acting_user_id].append(dossier.id)
+        for approvers, dossier_ids in waiting_for.items():
+            self.browse(dossier_ids).current_approver_ids = approvers
 
     @api.depends("version_ids.rejection_reason")
     def _compute_rejection_reason(self):
