@@ -695,6 +695,11 @@ class StampFontFactory(FontEngineFactory):
 #: decodes alike, and searching the best of the eight (what qrcode does by
 #: default) costs ~10 ms of pure Python per stamp, a fifth of a signature.
 QR_MASK_PATTERN = 2
+#: How many bytes each QR version holds at error correction M (ISO/IEC 18004
+#: table 7, byte mode), versions 1 to 10: the version of a verification URL
+#: is looked up here instead of qrcode's fitting, which encodes the data
+#: once more to measure it (~0.5 ms of pure Python per stamp).
+QR_BYTES_AT_M = (14, 26, 42, 62, 84, 106, 122, 152, 180, 213)
 
 
 class FixedMaskQRStamp(QRStamp):
@@ -707,9 +712,12 @@ class FixedMaskQRStamp(QRStamp):
         from pyhanko.pdf_utils.qr import PdfStreamQRImage
         from pyhanko.pdf_utils.writer import init_xobject_dictionary
 
-        qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, mask_pattern=QR_MASK_PATTERN)
+        length = len(self.url.encode("utf-8"))
+        version = next((v for v, size in enumerate(QR_BYTES_AT_M, 1) if length <= size), None)
+        qr = qrcode.QRCode(version=version, error_correction=qrcode.constants.ERROR_CORRECT_M,
+                           mask_pattern=QR_MASK_PATTERN)
         qr.add_data(self.url)
-        qr.make()
+        qr.make(fit=version is None)  # longer URLs: qrcode finds the version
         command_stream = qr.make_image(image_factory=PdfStreamQRImage).render_command_stream()
         bbox_size = (qr.modules_count + 2 * qr.border) * qr.box_size
         qr_xobj = init_xobject_dictionary(command_stream, bbox_size, bbox_size)

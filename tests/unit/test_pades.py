@@ -128,6 +128,33 @@ def test_qr_mask_is_fixed_not_searched(signers, monkeypatch):
     assert [s["field_name"] for s in pades.signature_summary(pdf)] == ["QR"]
 
 
+def test_qr_version_table_is_qrcodes_own_fitting():
+    """The stamp looks its QR version up (QR_BYTES_AT_M) instead of letting
+    qrcode fit it: the same version qrcode would choose, at every boundary."""
+    import qrcode
+
+    for version, size in enumerate(pades.QR_BYTES_AT_M, 1):
+        for length, expected in ((size, version), (size + 1, version + 1)):
+            fitted = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+            fitted.add_data("https://x.vn/" + "a" * (length - len("https://x.vn/")))
+            fitted.make()
+            assert fitted.version == expected, (length, fitted.version)
+
+
+def test_a_long_verification_url_still_gets_its_qr_code(tmp_path, signers):
+    """A URL longer than the table (a long web.base.url): qrcode fits it."""
+    url = "https://so-giao-duc-va-dao-tao.example.edu.vn/hscm/verify/" + "t" * 180
+    assert len(url) > pades.QR_BYTES_AT_M[-1]
+    stamp = pades.StampText(name="Nguyễn Văn Minh", position="HIỆU TRƯỞNG", qr_url=url)
+    path = tmp_path / "long.pdf"
+    path.write_bytes(pades.sign_pdf(_pdf(), signers["minh"], field_name="QR", stamp=stamp))
+    subprocess.run(["pdftoppm", "-r", "300", "-png", str(path), str(tmp_path / "page")], check=True)
+    pages = sorted(str(page) for page in tmp_path.glob("page*.png"))
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", *pages],
+                             capture_output=True, text=True)
+    assert decoded.stdout.split() == [url], (decoded.returncode, decoded.stderr)
+
+
 def test_default_stamp_boxes_do_not_overlap(signed_twice):
     boxes = [pades.stamp_box(595, 842, i) for i in range(6)]
     for i, a in enumerate(boxes):
