@@ -96,7 +96,7 @@ def store_binary(record, field, data, mimetype, attachment=None, sha1=None, same
     if attachment is None:
         attachment = _binary_attachment(record, field)
     attachment = attachment.with_context(hscm_internal=INTERNAL)
-    if same_as:
+    if same_as and same_as.store_fname:  # in the filestore (not the database)
         sha1 = sha1 or same_as.checksum
         attachment = attachment.with_context(hscm_stored=(data, same_as._full_path(same_as.store_fname)))
     if sha1:

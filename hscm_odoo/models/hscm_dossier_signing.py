@@ -22,7 +22,7 @@ from odoo.http import request
 from odoo.tools.translate import LazyTranslate
 
 from ..tools import pades_verify, school_calendar, signing_methods
-from ..tools.background_writer import BackgroundFileWriter
+from ..tools.background_writer import BackgroundFileWriter, FileWriteError
 from ..tools.bilingual import bilingual
 from ..tools.pades import PadesError, StampText
 from ..tools.printout import PrintMarks, qr_data_uri, week_printout
@@ -57,6 +57,8 @@ SIGNING_ERRORS = {
     "bad_response": _lt("The signature value does not match the certificate."),
     "bad_certificate": _lt("The certificate cannot sign now (expired, not yet valid or not for signing)."),
     "bad_state": _lt("The prepared signature is no longer valid: prepare it again."),
+    "timestamp_unreachable": _lt("The timestamp authority cannot be reached or refused the request: "
+                                 "nothing was signed. Try again later."),
 }
 
 IDENTITY_WINDOW = 10 * 60  # seconds, as Odoo's own check_identity
@@ -253,15 +255,15 @@ class HscmDossier(models.Model):
         no_attachment = self.env["ir.attachment"].sudo()  # the field storage, as binary_attachments
         signatures = {}
         # each signed file is written by a thread while the next one is signed; all are on disk when the
-        # writer closes, before anything commits
+        # writer closes, before anything reads them or commits
         try:
-            with BackgroundFileWriter() as writer:
+            with BackgroundFileWriter(temporary_dir=self.env["ir.attachment"]._hscm_temporary_dir()) as writer:
                 for dossier in to_sign:
                     step = steps[dossier.id]
                     signatures[dossier.id] = dossier._sign_file(
                         step, signer, dossier._stamp_for(step), files.get(dossier.id, no_attachment), timestamper,
                         writer=writer)
-        except OSError:
+        except FileWriteError:
             _logger.exception("the signed files of %s could not be stored", to_sign.mapped("name"))
             raise user_error(_lt("The signed file could not be stored (the server's disk refused it): "
                                  "nothing was approved. Try again, or tell the administrator.")) from None

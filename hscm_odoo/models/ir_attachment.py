@@ -1,4 +1,6 @@
+import logging
 import os
+import time
 
 from odoo import api, models
 from odoo.tools.translate import LazyTranslate
@@ -7,6 +9,7 @@ from ..tools.background_writer import BackgroundFileWriter
 from .hscm_dossier import INTERNAL, user_error
 
 _lt = LazyTranslate(__name__)
+_logger = logging.getLogger(__name__)
 
 # Models whose file fields hold evidence: the submitted file, each signed
 # revision, the dossier's current file. Only hscm code writes them.
@@ -61,23 +64,41 @@ class IrAttachment(models.Model):
         # A batch of approvals hands its signed files to a BackgroundFileWriter
         # (store_binary's writer): a thread writes file n while file n + 1 is
         # signed. The batch closes the writer, waiting for every file, before
-        # anything commits; as in Odoo's own write, the file is marked for the
-        # garbage collector first, in case the transaction aborts.
+        # anything reads them or commits. Unlike Odoo's own write, the file is
+        # marked for the garbage collector before it is written (it is written
+        # later), in case the transaction aborts. Other storages (a module
+        # that keeps files elsewhere) are left to their own _file_write.
         writer = self.env.context.get("hscm_file_writer")
-        if not isinstance(writer, BackgroundFileWriter):
+        if not isinstance(writer, BackgroundFileWriter) or self._storage() != "file":
             return super()._file_write(bin_value, checksum)
         fname, full_path = self._get_path(bin_value, checksum)
-        if not writer.pending(full_path) and not os.path.exists(full_path):
+        if not os.path.exists(full_path):  # a file still queued is not written twice (the writer knows it)
             self._mark_for_gc(fname)
             writer.write(full_path, bin_value)
         return fname
 
     @api.model
-    def _file_read(self, fname):
-        writer = self.env.context.get("hscm_file_writer")
-        if isinstance(writer, BackgroundFileWriter):
-            writer.wait(self._full_path(fname))  # a file this batch is still writing
-        return super()._file_read(fname)
+    def _hscm_temporary_dir(self):
+        """Where the files being written get their temporary names: a folder
+        of the filestore (the same file system, for the rename)."""
+        path = self._full_path("hscm-tmp")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    @api.autovacuum
+    def _gc_hscm_temporaries(self):
+        """Remove what a worker killed in the middle of a write left in the
+        temporary folder (nothing names those files), after a day."""
+        folder = self._full_path("hscm-tmp")
+        if not os.path.isdir(folder):
+            return
+        limit = time.time() - 24 * 3600
+        for entry in os.scandir(folder):
+            if entry.is_file() and entry.stat().st_mtime < limit:
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    _logger.info("could not remove %s", entry.path, exc_info=True)
 
     @api.model_create_multi
     def create(self, vals_list):

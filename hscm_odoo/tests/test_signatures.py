@@ -2,7 +2,10 @@ import base64
 import errno
 import hashlib
 import json
+import os
+import socket
 import threading
+import time
 from datetime import datetime
 from unittest.mock import patch
 
@@ -135,9 +138,9 @@ class TestSignatures(SigningCase, TransactionCase):
         written = []
         real_write = background_writer._write_file
 
-        def recording_write(path, data):
+        def recording_write(path, data, temporary_dir):
             written.append((threading.current_thread(), path, hashlib.sha256(data).hexdigest()))
-            return real_write(path, data)
+            return real_write(path, data, temporary_dir)
 
         with patch.object(background_writer, "_write_file", recording_write):
             self.approve(plans, self.head)
@@ -162,7 +165,7 @@ class TestSignatures(SigningCase, TransactionCase):
         plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2)
         before = {plan: (plan.state, plan.file_sha256) for plan in plans}
 
-        def refusing_write(path, data):
+        def refusing_write(path, data, temporary_dir):
             raise OSError(errno.ENOSPC, "No space left on device", path)
 
         with patch.object(background_writer, "_write_file", refusing_write), \
@@ -175,6 +178,53 @@ class TestSignatures(SigningCase, TransactionCase):
             self.assertEqual((plan.state, plan.file_sha256), before[plan])
             self.assertEqual(plan._current_steps()[:1].state, "pending")
             self.assertFalse(plan.approval_ids.filtered("signed_sha256"))
+
+    def test_an_unreachable_timestamp_authority_signs_nothing(self):
+        """A TSA that does not answer is not a disk that refuses a file: its
+        own message, and nothing saved."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.env["ir.config_parameter"].set_param("hscm_odoo.tsa_url",
+                                                      "http://127.0.0.1:%d/tsa" % probe.getsockname()[1])
+        plan = self.submitted_plan()
+        before = plan.file_sha256
+        with self.assertRaises(UserError) as caught:
+            self.approve(plan, self.head)
+        self.assertIn("timestamp authority cannot be reached", str(caught.exception))
+        self.assertNotIn("could not be stored", str(caught.exception))
+        self.assertEqual((plan.state, plan.file_sha256, plan._current_steps()[:1].state),
+                         ("submitted", before, "pending"))
+
+    def test_files_kept_in_the_database(self):
+        """With ir_attachment.location = db nothing goes through the
+        filestore (nor the batch's writer): submitting, signing and verifying
+        work the same."""
+        self.env["ir.config_parameter"].set_param("ir_attachment.location", "db")
+        plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2)
+        self.approve(plans, self.head)
+        self.approve(plans[0], self.vp)
+        Attachment = self.env["ir.attachment"].sudo()
+        stored = Attachment.search([("res_model", "=", plans._name), ("res_id", "in", plans.ids),
+                                    ("res_field", "=", "file")])
+        self.assertEqual(len(stored), 2)
+        self.assertFalse(any(stored.mapped("store_fname")))
+        for plan in plans:
+            self.assertEqual(hashlib.sha256(read_binary(plan, "file")).hexdigest(), plan.file_sha256)
+        self.assertEqual(plans[0].verify_signatures()["verdict"], "valid")
+
+    def test_temporaries_a_killed_worker_left_are_removed_after_a_day(self):
+        Attachment = self.env["ir.attachment"].sudo()
+        folder = Attachment._hscm_temporary_dir()
+        old, fresh = os.path.join(folder, "old.1.2.tmp"), os.path.join(folder, "fresh.1.2.tmp")
+        for path in (old, fresh):
+            with open(path, "wb") as file:
+                file.write(b"half a file")
+        self.addCleanup(lambda: [os.path.exists(p) and os.unlink(p) for p in (old, fresh)])
+        two_days_ago = time.time() - 2 * 24 * 3600
+        os.utime(old, (two_days_ago, two_days_ago))
+        Attachment._gc_hscm_temporaries()
+        self.assertFalse(os.path.exists(old))
+        self.assertTrue(os.path.exists(fresh))
 
     def test_stamp_of_a_deputy_acting_for_the_head(self):
         self.env["hscm.delegation"].with_user(self.head).create({

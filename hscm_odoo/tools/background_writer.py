@@ -7,23 +7,29 @@ half a signature on a virtual machine (the kernel's fresh page-cache pages:
 can write file *n* while the caller signs file *n + 1*.
 
 :class:`BackgroundFileWriter` keeps at most ``depth`` writes pending (the
-caller's memory does not grow with the batch), writes each file under a
-temporary name and renames it, so that nobody ever sees half a file at its
-final path, and raises the first failure again at the next call or at
-:meth:`close`: the caller must close it (``with``) before it commits
-anything that names those files.
+caller's memory does not grow with the batch) and writes each file under a
+temporary name in ``temporary_dir`` (on the same file system), then renames
+it: nobody ever sees half a file at its final path, and what a killed
+process leaves behind stays in that one folder. A failed write is raised
+again, as :class:`FileWriteError`, at the next call or at :meth:`close`: the
+caller must close the writer (``with``) before it commits anything that
+names those files, and must not read them before.
 """
 
 import os
 import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["BackgroundFileWriter"]
+__all__ = ["BackgroundFileWriter", "FileWriteError"]
 
 
-def _write_file(path: str, data: bytes) -> None:
-    temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+class FileWriteError(Exception):
+    """A file could not be written; the ``OSError`` is the cause."""
+
+
+def _write_file(path: str, data: bytes, temporary_dir: str | None) -> None:
+    name = f"{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.tmp"
+    temporary = os.path.join(temporary_dir or os.path.dirname(path), name)
     try:
         with open(temporary, "wb") as file:
             file.write(data)
@@ -39,12 +45,13 @@ def _write_file(path: str, data: bytes) -> None:
 class BackgroundFileWriter:
     """Writes ``(path, bytes)`` in one thread of its own, in order."""
 
-    def __init__(self, depth: int = 1):
+    def __init__(self, depth: int = 1, temporary_dir: str | None = None):
         if depth < 1:
             raise ValueError("depth must be at least 1")
         self.depth = depth
+        self.temporary_dir = temporary_dir
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hscm-file-writer")
-        self._pending = OrderedDict()  # path -> future, oldest first
+        self._pending = {}  # path -> future, oldest first
         self._closed = False
 
     def __enter__(self):
@@ -57,27 +64,17 @@ class BackgroundFileWriter:
             self.close(raise_errors=False)
         return False
 
-    def pending(self, path: str) -> bool:
-        """True while ``path`` is queued or being written."""
-        future = self._pending.get(path)
-        return future is not None and not future.done()
-
     def write(self, path: str, data: bytes) -> None:
         """Queue ``data`` for ``path``; first waits while ``depth`` writes
-        are pending (and raises the error of any that failed). A path
-        already queued is not written twice."""
+        are pending (and raises the error of any that failed). A path still
+        queued is not written twice."""
         if self._closed:
             raise RuntimeError("the writer is closed")
         if path in self._pending:
             return
         while len(self._pending) >= self.depth:
             self._finish(next(iter(self._pending)))
-        self._pending[path] = self._executor.submit(_write_file, path, data)
-
-    def wait(self, path: str) -> None:
-        """Return once ``path`` is on disk, if it was queued here."""
-        if path in self._pending:
-            self._finish(path)
+        self._pending[path] = self._executor.submit(_write_file, path, data, self.temporary_dir)
 
     def close(self, raise_errors: bool = True) -> None:
         """Wait for every pending write; raise the first failure."""
@@ -85,7 +82,7 @@ class BackgroundFileWriter:
         for path in list(self._pending):
             try:
                 self._finish(path)
-            except Exception as failure:  # noqa: BLE001 - the first one is raised below
+            except FileWriteError as failure:
                 error = error or failure
         if not self._closed:
             self._closed = True
@@ -95,4 +92,7 @@ class BackgroundFileWriter:
 
     def _finish(self, path: str) -> None:
         future = self._pending.pop(path)
-        future.result()
+        try:
+            future.result()
+        except OSError as error:
+            raise FileWriteError(f"{path}: {error}") from error

@@ -40,13 +40,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from io import BytesIO
 
-from asn1crypto import cms
+from asn1crypto import cms, keys, x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import pkcs12
-from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1, translate_pyca_cryptography_key_to_asn1
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResult
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -94,9 +93,9 @@ class CachedKeySigner(signers.SimpleSigner):
 
     def __init__(self, *args, pyca_key=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pyca_key = pyca_key or serialization.load_der_private_key(
-            self.signing_key.dump(), password=None
-        )
+        if pyca_key is None:
+            pyca_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+        self._pyca_key = pyca_key
         certs = [self.signing_cert, *self.cert_registry]
         cms_size = sum(len(c.dump()) for c in certs)
         key_bytes = getattr(self._pyca_key, "key_size", 4096) // 8 + 64
@@ -180,15 +179,15 @@ def load_pkcs12_signer(data: bytes, passphrase: bytes) -> CachedKeySigner:
         key, certificate, others = pkcs12.load_key_and_certificates(data, passphrase)
     except Exception as e:  # noqa: BLE001 - cryptography raises several kinds for a bad archive
         raise PadesError("Cannot open the PKCS#12 file: wrong passphrase or damaged file") from e
-    if certificate is None:
-        raise PadesError("The PKCS#12 file holds no certificate")
-    if key is None:
-        raise PadesError("The PKCS#12 file holds no private key")
+    if key is None or certificate is None:
+        raise PadesError("The PKCS#12 file must hold a private key and its certificate")
+    der = serialization.Encoding.DER
     registry = SimpleCertificateStore()
-    registry.register_multiple({translate_pyca_cryptography_cert_to_asn1(c) for c in others})
+    registry.register_multiple({x509.Certificate.load(c.public_bytes(der)) for c in others})
     return CachedKeySigner(
-        signing_cert=translate_pyca_cryptography_cert_to_asn1(certificate),
-        signing_key=translate_pyca_cryptography_key_to_asn1(key),
+        signing_cert=x509.Certificate.load(certificate.public_bytes(der)),
+        signing_key=keys.PrivateKeyInfo.load(key.private_bytes(
+            der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
         cert_registry=registry,
         pyca_key=key,
     )

@@ -1,12 +1,13 @@
 """BackgroundFileWriter: files written by a thread, bounded, failures raised."""
 
+import errno
 import os
 import threading
 
 import pytest
 
 from hscm_tools import background_writer
-from hscm_tools.background_writer import BackgroundFileWriter
+from hscm_tools.background_writer import BackgroundFileWriter, FileWriteError
 
 
 def test_writes_every_file_by_close(tmp_path):
@@ -21,12 +22,11 @@ def test_writes_every_file_by_close(tmp_path):
 
 def test_writes_in_another_thread_and_never_more_than_depth_pending(tmp_path, monkeypatch):
     release = threading.Event()
-    threads, started = [], []
+    threads = []
 
-    def slow_write(path, data):
+    def slow_write(path, data, temporary_dir):
         threads.append(threading.current_thread())
-        started.append(path)
-        release.wait(5)
+        release.wait(30)
         with open(path, "wb") as file:
             file.write(data)
 
@@ -34,22 +34,21 @@ def test_writes_in_another_thread_and_never_more_than_depth_pending(tmp_path, mo
     writer = BackgroundFileWriter(depth=1)
     first, second = str(tmp_path / "a"), str(tmp_path / "b")
     writer.write(first, b"a")
-    assert writer.pending(first)
     assert not os.path.exists(first)  # the caller went on before the file was written
     timer = threading.Timer(0.2, release.set)
     timer.start()
     writer.write(second, b"b")  # waits for the first: one pending at most
-    assert open(first, "rb").read() == b"a"
+    assert release.is_set() and open(first, "rb").read() == b"a"
     writer.close()
     timer.join()
     assert open(second, "rb").read() == b"b"
-    assert threading.current_thread() not in threads
+    assert threads and threading.current_thread() not in threads
 
 
-def test_a_path_queued_twice_is_written_once(tmp_path, monkeypatch):
+def test_a_path_still_queued_is_written_once(tmp_path, monkeypatch):
     calls = []
     original = background_writer._write_file
-    monkeypatch.setattr(background_writer, "_write_file", lambda p, d: (calls.append(p), original(p, d)))
+    monkeypatch.setattr(background_writer, "_write_file", lambda p, d, t: (calls.append(p), original(p, d, t)))
     path = str(tmp_path / "same")
     with BackgroundFileWriter(depth=4) as writer:
         writer.write(path, b"x")
@@ -57,22 +56,34 @@ def test_a_path_queued_twice_is_written_once(tmp_path, monkeypatch):
     assert calls == [path]
 
 
-def test_wait_returns_once_the_file_is_on_disk(tmp_path):
-    path = str(tmp_path / "f")
-    with BackgroundFileWriter() as writer:
-        writer.write(path, b"data")
-        writer.wait(path)
-        assert open(path, "rb").read() == b"data"
-        assert not writer.pending(path)
-        writer.wait(str(tmp_path / "never queued"))  # nothing to wait for
+def test_temporary_names_go_to_the_temporary_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    seen = []
+    real_replace = os.replace
+
+    def replace(source, target):
+        seen.append(os.path.dirname(source))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(background_writer.os, "replace", replace)
+    with BackgroundFileWriter(temporary_dir=str(folder)) as writer:
+        writer.write(str(tmp_path / "f"), b"data")
+    assert seen == [str(folder)] and list(folder.iterdir()) == []
+    assert (tmp_path / "f").read_bytes() == b"data"
 
 
-def test_a_failed_write_is_raised_at_close_and_leaves_no_temporary(tmp_path):
-    missing = tmp_path / "no such folder" / "f"
+def test_a_failed_write_is_raised_at_close_and_leaves_no_temporary(tmp_path, monkeypatch):
+    def refusing_replace(source, target):
+        assert os.path.exists(source)  # the temporary was written; the rename fails
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(background_writer.os, "replace", refusing_replace)
     writer = BackgroundFileWriter()
-    writer.write(str(missing), b"data")
-    with pytest.raises(OSError):
+    writer.write(str(tmp_path / "f"), b"data")
+    with pytest.raises(FileWriteError) as caught:
         writer.close()
+    assert isinstance(caught.value.__cause__, OSError)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(RuntimeError):
         writer.write(str(tmp_path / "g"), b"late")  # closed
@@ -81,7 +92,7 @@ def test_a_failed_write_is_raised_at_close_and_leaves_no_temporary(tmp_path):
 def test_a_failed_write_is_raised_by_the_next_write_that_waits_for_it(tmp_path):
     writer = BackgroundFileWriter(depth=1)
     writer.write(str(tmp_path / "missing" / "f"), b"data")
-    with pytest.raises(OSError):
+    with pytest.raises(FileWriteError):
         writer.write(str(tmp_path / "g"), b"next")
     writer.close()
 

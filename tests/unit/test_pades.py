@@ -1,14 +1,18 @@
 """PAdES signing helpers: incremental signatures, Vietnamese stamp, summary."""
 
 import hashlib
+import http.server
 import io
+import socket
 import subprocess
+import threading
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from pki_fixtures import NOW, dummy_timestamper, fingerprint, make_cert, make_pdf, make_pkcs12
 from pki_fixtures import make_root, rsa_key
 
-from hscm_tools import pades
+from hscm_tools import pades, timestamps
 
 PASS = b"demo"
 
@@ -435,3 +439,54 @@ def test_concurrent_stamped_signatures(signers, tmp_path):
         text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
                               check=True).stdout.decode("utf-8")
         assert all(line in text for line in stamp.lines()), (stamp.lines(), text)
+
+
+def test_a_pkcs12_without_its_key_is_refused(pki):
+    root = pki["root"]
+    certificate_only = make_pkcs12(b"nokey", None, root, [], PASS)
+    with pytest.raises(pades.PadesError, match="must hold a private key and its certificate"):
+        pades.load_pkcs12_signer(certificate_only, PASS)
+    with pytest.raises(pades.PadesError, match="wrong passphrase"):
+        pades.load_pkcs12_signer(pki["lan"]["p12"], b"not the passphrase")
+
+
+def test_the_loaded_signer_keeps_the_archives_key_and_chain(pki, signers):
+    signer = signers["lan"]
+    assert signer.signing_cert.sha256.hex() == pki["lan"]["sha256"]
+    assert signer._pyca_key.key_size == 2048  # cryptography's object, not loaded a second time
+    root_der = pki["root"].public_bytes(serialization.Encoding.DER)
+    assert [c.dump() for c in signer.cert_registry] == [root_der]
+
+
+class _RefusingTsa(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(503)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("tsa", ["closed port", "answers 503"])
+def test_a_failing_timestamp_authority_is_a_timestamp_error(signers, tsa):
+    """pyHanko's TimestampRequestError is an OSError, as a disk's would be:
+    the timestamper turns it into a PadesError with its own code."""
+    if tsa == "closed port":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            url = "http://127.0.0.1:%d/tsa" % probe.getsockname()[1]
+        server = None
+    else:
+        server = http.server.HTTPServer(("127.0.0.1", 0), _RefusingTsa)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = "http://127.0.0.1:%d/tsa" % server.server_port
+    try:
+        with pytest.raises(timestamps.TimestampError) as caught:
+            pades.sign_pdf(_pdf(), signers["minh"], field_name="T", stamp=None,
+                           timestamper=timestamps.http_timestamper(url, 5))
+    finally:
+        if server:
+            server.shutdown()
+    assert isinstance(caught.value, pades.PadesError) and caught.value.code == "timestamp_unreachable"
+    assert isinstance(caught.value.__cause__, OSError)
