@@ -14,6 +14,8 @@ _logger = logging.getLogger(__name__)
 # Models whose file fields hold evidence: the submitted file, each signed
 # revision, the dossier's current file. Only hscm code writes them.
 PROTECTED_MODELS = ("hscm.dossier", "hscm.dossier.version", "hscm.dossier.approval", "hscm.signing.request")
+# Folder of the filestore where files being written have their temporary names
+TEMPORARY_FOLDER = "hscm-tmp"
 
 
 class IrAttachment(models.Model):
@@ -81,7 +83,7 @@ class IrAttachment(models.Model):
     def _hscm_temporary_dir(self):
         """Where the files being written get their temporary names: a folder
         of the filestore (the same file system, for the rename)."""
-        path = self._full_path("hscm-tmp")
+        path = self._full_path(TEMPORARY_FOLDER)
         os.makedirs(path, exist_ok=True)
         return path
 
@@ -89,7 +91,7 @@ class IrAttachment(models.Model):
     def _gc_hscm_temporaries(self):
         """Remove what a worker killed in the middle of a write left in the
         temporary folder (nothing names those files), after a day."""
-        folder = self._full_path("hscm-tmp")
+        folder = self._full_path(TEMPORARY_FOLDER)
         if not os.path.isdir(folder):
             return
         limit = time.time() - 24 * 3600

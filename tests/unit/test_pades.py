@@ -109,16 +109,23 @@ def test_vietnamese_stamp_text_extracts_exactly(tmp_path, signed_twice):
         assert words in text, (words, text)
 
 
-def test_stamp_qr_code_reads_back_the_verification_url(tmp_path, signed_twice):
-    """The QR code is drawn with a fixed mask pattern (no search): a reader
-    still decodes it, from the rendered page as a phone would see it."""
+def _qr_codes_on(pdf, tmp_path):
+    """The QR codes zbarimg reads on the pages of ``pdf`` rendered at 300 dpi,
+    as a phone would see them."""
     path = tmp_path / "signed.pdf"
-    path.write_bytes(signed_twice)
+    path.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "300", "-png", str(path), str(tmp_path / "page")], check=True)
     pages = sorted(str(page) for page in tmp_path.glob("page*.png"))
     decoded = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", *pages],
                              capture_output=True, text=True)
-    assert decoded.stdout.split() == [MINH_STAMP.qr_url], (decoded.returncode, decoded.stdout, decoded.stderr)
+    assert decoded.returncode in (0, 4), decoded.stderr  # 4: no code found (then the list is empty)
+    return decoded.stdout.split()
+
+
+def test_stamp_qr_code_reads_back_the_verification_url(tmp_path, signed_twice):
+    """The QR code is drawn with a fixed mask pattern (no search): a reader
+    still decodes it, from the rendered page as a phone would see it."""
+    assert _qr_codes_on(signed_twice, tmp_path) == [MINH_STAMP.qr_url]
 
 
 def test_qr_mask_is_fixed_not_searched(signers, monkeypatch):
@@ -150,13 +157,8 @@ def test_a_long_verification_url_still_gets_its_qr_code(tmp_path, signers):
     url = "https://so-giao-duc-va-dao-tao.example.edu.vn/hscm/verify/" + "t" * 180
     assert len(url) > pades.QR_BYTES_AT_M[-1]
     stamp = pades.StampText(name="Nguyễn Văn Minh", position="HIỆU TRƯỞNG", qr_url=url)
-    path = tmp_path / "long.pdf"
-    path.write_bytes(pades.sign_pdf(_pdf(), signers["minh"], field_name="QR", stamp=stamp))
-    subprocess.run(["pdftoppm", "-r", "300", "-png", str(path), str(tmp_path / "page")], check=True)
-    pages = sorted(str(page) for page in tmp_path.glob("page*.png"))
-    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", *pages],
-                             capture_output=True, text=True)
-    assert decoded.stdout.split() == [url], (decoded.returncode, decoded.stderr)
+    signed = pades.sign_pdf(_pdf(), signers["minh"], field_name="QR", stamp=stamp)
+    assert _qr_codes_on(signed, tmp_path) == [url]
 
 
 def test_default_stamp_boxes_do_not_overlap(signed_twice):
