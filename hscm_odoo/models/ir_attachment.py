@@ -5,6 +5,7 @@ import time
 from odoo import api, models
 from odoo.tools.translate import LazyTranslate
 
+from ..tools import background_writer
 from ..tools.background_writer import BackgroundFileWriter
 from .hscm_dossier import INTERNAL, user_error
 
@@ -63,20 +64,33 @@ class IrAttachment(models.Model):
 
     @api.model
     def _file_write(self, bin_value, checksum):
-        # A batch of approvals hands its signed files to a BackgroundFileWriter
-        # (store_binary's writer): a thread writes file n while file n + 1 is
-        # signed. The batch closes the writer, waiting for every file, before
-        # anything reads them or commits. Unlike Odoo's own write, the file is
-        # marked for the garbage collector before it is written (it is written
-        # later), in case the transaction aborts. Other storages (a module
-        # that keeps files elsewhere) are left to their own _file_write.
-        writer = self.env.context.get("hscm_file_writer")
-        if not isinstance(writer, BackgroundFileWriter) or self._storage() != "file":
+        # The files of records (written by store_binary) are evidence: each is
+        # written under a temporary name, forced to the disk and renamed into
+        # place before the transaction that names it commits, and kept out of
+        # the page cache (background_writer.write_file). A batch of approvals
+        # hands its signed files to its BackgroundFileWriter instead (a thread
+        # writes file n while file n + 1 is signed; the batch closes the writer
+        # before anything reads them or commits). Unlike Odoo's own write, the
+        # file is marked for the garbage collector before it is written, in
+        # case the transaction aborts, and a refused write fails the
+        # transaction instead of being logged. Other attachments, and other
+        # storages (a module that keeps files elsewhere), are left to Odoo.
+        if self.env.context.get("hscm_internal") is not INTERNAL or self._storage() != "file":
             return super()._file_write(bin_value, checksum)
         fname, full_path = self._get_path(bin_value, checksum)
-        if not os.path.exists(full_path):  # a file still queued is not written twice (the writer knows it)
-            self._mark_for_gc(fname)
-            writer.write(full_path, bin_value)
+        if os.path.exists(full_path):  # the same content is stored already
+            return fname
+        self._mark_for_gc(fname)
+        writer = self.env.context.get("hscm_file_writer")
+        if isinstance(writer, BackgroundFileWriter):
+            writer.write(full_path, bin_value)  # a file still queued is not written twice (the writer knows it)
+            return fname
+        try:
+            background_writer.write_file(full_path, bin_value, self._hscm_temporary_dir())
+        except OSError:
+            _logger.exception("the file %s could not be stored", fname)
+            raise user_error(_lt("The file could not be stored (the server's disk refused it): nothing was "
+                                 "saved. Try again, or tell the administrator.")) from None
         return fname
 
     @api.model

@@ -1,11 +1,16 @@
 import base64
+import errno
+import hashlib
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
 
+from ..tools import background_writer
 from .common import HscmFlowCase, make_pdf
 
 # Wednesday of teaching week 11 (16-22 Nov 2026), 10:00 in Hà Nội.
@@ -276,6 +281,40 @@ class TestSubmissionChecks(HscmFlowCase, TransactionCase):
         self.assertEqual(plan.file_sha256, good_hash, "the saved file is kept")
         with self.assertRaises(UserError):
             self.new_plan(file=b"%%%not base64%%%")
+
+    def test_uploads_are_written_durably_and_a_refusing_disk_saves_nothing(self):
+        """A record's file goes through background_writer.write_file (synced,
+        renamed from the filestore's temporary folder); other attachments are
+        left to Odoo; a disk that refuses the file fails the upload whole."""
+        written = []
+        real_write = background_writer.write_file
+
+        def recording_write(path, data, temporary_dir):
+            written.append((path, temporary_dir, hashlib.sha256(data).hexdigest()))
+            return real_write(path, data, temporary_dir)
+
+        Attachment = self.env["ir.attachment"].sudo()
+        with patch.object(background_writer, "write_file", recording_write):
+            plan = self.new_plan(label="durable")
+            Attachment.create({"name": "note.txt", "raw": b"not a record's file"})
+        stored = Attachment.search([("res_model", "=", plan._name), ("res_id", "=", plan.id),
+                                    ("res_field", "=", "file")])
+        self.assertEqual(written, [(stored._full_path(stored.store_fname), Attachment._hscm_temporary_dir(),
+                                    plan.file_sha256)])
+        with open(written[0][0], "rb") as file:
+            self.assertEqual(hashlib.sha256(file.read()).hexdigest(), plan.file_sha256)
+
+        count = self.env["hscm.dossier"].search_count([])
+
+        def refusing_write(path, data, temporary_dir):
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+
+        with patch.object(background_writer, "write_file", refusing_write), \
+                mute_logger("odoo.addons.hscm_odoo.models.ir_attachment"), self.assertRaises(UserError) as caught:
+            self.new_plan(label="refused")
+        self.assertIn("could not be stored", str(caught.exception))
+        self.assertIn("Không lưu được tệp", str(caught.exception))
+        self.assertEqual(self.env["hscm.dossier"].search_count([]), count)
 
     def test_word_only_where_allowed(self):
         import io

@@ -136,13 +136,13 @@ class TestSignatures(SigningCase, TransactionCase):
         on disk with the digests recorded when the approval returns."""
         plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2) | self.submitted_plan(lesson=3)
         written = []
-        real_write = background_writer._write_file
+        real_write = background_writer.write_file
 
         def recording_write(path, data, temporary_dir):
             written.append((threading.current_thread(), path, hashlib.sha256(data).hexdigest()))
             return real_write(path, data, temporary_dir)
 
-        with patch.object(background_writer, "_write_file", recording_write):
+        with patch.object(background_writer, "write_file", recording_write):
             self.approve(plans, self.head)
         self.assertEqual(len(written), 3)
         self.assertNotIn(threading.current_thread(), {thread for thread, _path, _digest in written})
@@ -168,7 +168,7 @@ class TestSignatures(SigningCase, TransactionCase):
         def refusing_write(path, data, temporary_dir):
             raise OSError(errno.ENOSPC, "No space left on device", path)
 
-        with patch.object(background_writer, "_write_file", refusing_write), \
+        with patch.object(background_writer, "write_file", refusing_write), \
                 mute_logger("odoo.addons.hscm_odoo.models.hscm_dossier_signing"), \
                 self.assertRaises(UserError) as caught:
             self.approve(plans, self.head)

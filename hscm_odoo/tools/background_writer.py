@@ -1,38 +1,51 @@
-"""Files written by a thread while the caller goes on (no Odoo import).
+"""Files of records written durably, by the caller or by a thread (no Odoo import).
 
-A batch of approvals signs one 5 MB file after another, and each signed file
-is written to the filestore. Writing a new file costs as much time again as
-half a signature on a virtual machine (the kernel's fresh page-cache pages:
-18 ms for 5 MB); it needs no Python and releases the GIL, so a second core
-can write file *n* while the caller signs file *n + 1*.
+:func:`write_file` writes a file the way evidence deserves: under a
+temporary name (in ``temporary_dir``, on the same file system), forced to the
+disk, then renamed into place and the rename forced to the disk too. Nobody
+ever sees half a file at its final path, and what a killed process leaves
+behind stays in that one folder. Odoo's own filestore write leaves the bytes
+to the kernel: a power cut after the commit could lose a file the database
+names. The file's pages are then dropped from the page cache: a lesson plan
+is written once and read again days later, and 5 MB files by the thousand
+would only push PostgreSQL's pages out of the cache. On the virtual machines
+this project runs on, that also makes the write cheap: filling fresh
+page-cache pages costs 15–20 ms of CPU for 5 MB, the durable write 3–4 ms
+(and a few ms waiting for the disk).
 
-:class:`BackgroundFileWriter` keeps at most ``depth`` writes pending (the
-caller's memory does not grow with the batch) and writes each file under a
-temporary name in ``temporary_dir`` (on the same file system), then renames
-it: nobody ever sees half a file at its final path, and what a killed
-process leaves behind stays in that one folder. A failed write is raised
+A batch of approvals signs one 5 MB file after another: a
+:class:`BackgroundFileWriter` writes file *n* in a thread of its own while
+the caller signs file *n + 1*. It keeps at most ``depth`` writes pending (the
+caller's memory does not grow with the batch). A failed write is raised
 again, as :class:`FileWriteError`, at the next call or at :meth:`close`: the
 caller must close the writer (``with``) before it commits anything that
 names those files, and must not read them before.
 """
 
+import errno
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["BackgroundFileWriter", "FileWriteError"]
+__all__ = ["BackgroundFileWriter", "FileWriteError", "write_file"]
 
 
 class FileWriteError(Exception):
     """A file could not be written; the ``OSError`` is the cause."""
 
 
-def _write_file(path: str, data: bytes, temporary_dir: str | None) -> None:
+def write_file(path: str, data: bytes, temporary_dir: str | None = None) -> None:
+    """Write ``data`` at ``path`` durably (see the module's docstring);
+    raises ``OSError`` and leaves no temporary behind when it fails."""
     name = f"{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.tmp"
     temporary = os.path.join(temporary_dir or os.path.dirname(path), name)
     try:
         with open(temporary, "wb") as file:
             file.write(data)
+            file.flush()
+            os.fdatasync(file.fileno())
+            # clean pages now: the kernel drops them at once
+            os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -40,6 +53,19 @@ def _write_file(path: str, data: bytes, temporary_dir: str | None) -> None:
         except OSError:
             pass
         raise
+    _sync_directory(os.path.dirname(path))
+
+
+def _sync_directory(path: str) -> None:
+    """Force a directory's entries (a rename into it) to the disk."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    except OSError as error:
+        if error.errno != errno.EINVAL:  # a file system that cannot sync a directory
+            raise
+    finally:
+        os.close(descriptor)
 
 
 class BackgroundFileWriter:
@@ -74,7 +100,7 @@ class BackgroundFileWriter:
             return
         while len(self._pending) >= self.depth:
             self._finish(next(iter(self._pending)))
-        self._pending[path] = self._executor.submit(_write_file, path, data, self.temporary_dir)
+        self._pending[path] = self._executor.submit(write_file, path, data, self.temporary_dir)
 
     def close(self, raise_errors: bool = True) -> None:
         """Wait for every pending write; raise the first failure."""

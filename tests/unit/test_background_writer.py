@@ -30,7 +30,7 @@ def test_writes_in_another_thread_and_never_more_than_depth_pending(tmp_path, mo
         with open(path, "wb") as file:
             file.write(data)
 
-    monkeypatch.setattr(background_writer, "_write_file", slow_write)
+    monkeypatch.setattr(background_writer, "write_file", slow_write)
     writer = BackgroundFileWriter(depth=1)
     first, second = str(tmp_path / "a"), str(tmp_path / "b")
     writer.write(first, b"a")
@@ -47,8 +47,8 @@ def test_writes_in_another_thread_and_never_more_than_depth_pending(tmp_path, mo
 
 def test_a_path_still_queued_is_written_once(tmp_path, monkeypatch):
     calls = []
-    original = background_writer._write_file
-    monkeypatch.setattr(background_writer, "_write_file", lambda p, d, t: (calls.append(p), original(p, d, t)))
+    original = background_writer.write_file
+    monkeypatch.setattr(background_writer, "write_file", lambda p, d, t: (calls.append(p), original(p, d, t)))
     path = str(tmp_path / "same")
     with BackgroundFileWriter(depth=4) as writer:
         writer.write(path, b"x")
@@ -107,3 +107,59 @@ def test_the_callers_own_error_wins_over_a_failed_write(tmp_path):
 def test_depth_must_be_positive():
     with pytest.raises(ValueError):
         BackgroundFileWriter(depth=0)
+
+
+def test_write_file_forces_the_bytes_to_disk_drops_their_pages_then_renames(tmp_path, monkeypatch):
+    """The file reaches the disk (fdatasync) before it gets its name, its
+    pages are dropped once clean, and the rename is forced to the disk too."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    target = tmp_path / "ab" / "abcdef"
+    target.parent.mkdir()
+    calls = []
+    real = {name: getattr(os, name) for name in ("fdatasync", "posix_fadvise", "replace", "fsync")}
+
+    def recording(name):
+        def call(*args):
+            if name == "posix_fadvise":
+                calls.append((name, args[1:]))
+            elif name in ("fdatasync", "fsync"):
+                calls.append((name, os.readlink(f"/proc/self/fd/{args[0]}")))
+            else:
+                calls.append((name, args))
+            return real[name](*args)
+        return call
+
+    for name in real:
+        monkeypatch.setattr(background_writer.os, name, recording(name))
+    data = os.urandom(3 << 20)
+    background_writer.write_file(str(target), data, str(folder))
+    assert target.read_bytes() == data and list(folder.iterdir()) == []
+    names = [name for name, _args in calls]
+    assert names == ["fdatasync", "posix_fadvise", "replace", "fsync"]
+    temporary = calls[0][1]
+    assert os.path.dirname(temporary) == str(folder)
+    assert calls[1][1] == (0, 0, os.POSIX_FADV_DONTNEED)
+    assert calls[2][1] == (temporary, str(target))
+    assert calls[3][1] == str(target.parent)  # the directory that received the name
+
+
+def test_write_file_that_cannot_reach_the_disk_leaves_nothing(tmp_path, monkeypatch):
+    def failing_sync(descriptor):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(background_writer.os, "fdatasync", failing_sync)
+    with pytest.raises(OSError):
+        background_writer.write_file(str(tmp_path / "f"), b"data", str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_writer_thread_writes_durably(tmp_path, monkeypatch):
+    synced = []
+    real_fdatasync = os.fdatasync
+    monkeypatch.setattr(background_writer.os, "fdatasync",
+                        lambda descriptor: (synced.append(threading.current_thread()), real_fdatasync(descriptor)))
+    with BackgroundFileWriter() as writer:
+        writer.write(str(tmp_path / "f"), b"data")
+    assert (tmp_path / "f").read_bytes() == b"data"
+    assert len(synced) == 1 and synced[0] is not threading.current_thread()
