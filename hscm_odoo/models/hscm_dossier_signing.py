@@ -83,8 +83,9 @@ class _BatchSigner:
         self.method = method
         self.dossier_ids = set(dossier_ids)  # the dossiers of the batch that get a signature
 
-    def sign(self, dossier, step, pdf, stamp, field_name, timestamper):
-        return self.method.sign(pdf, field_name=field_name, stamp=stamp, timestamper=timestamper)
+    def sign(self, dossier, step, pdf, stamp, field_name, timestamper, prefix_sha256=None):
+        return self.method.sign(pdf, field_name=field_name, stamp=stamp, timestamper=timestamper,
+                                prefix_sha256=prefix_sha256)
 
 
 class _DeviceSignature:
@@ -97,7 +98,7 @@ class _DeviceSignature:
         self.signing_request = signing_request
         self.value = value
 
-    def sign(self, dossier, step, pdf, stamp, field_name, timestamper):
+    def sign(self, dossier, step, pdf, stamp, field_name, timestamper, prefix_sha256=None):
         return signing_methods.finish_deferred(self.signing_request._state_bytes(), self.value,
                                                timestamper=timestamper)
 
@@ -282,7 +283,9 @@ class HscmDossier(models.Model):
         # hashlib releases the GIL: the unsigned file is hashed by another core while pyHanko signs
         digests = HASHER.submit(_digests_of, pdf)
         try:
-            signed = signer.sign(self, step, pdf, stamp, field_name, timestamper)
+            # the document digest goes on from the unsigned file's SHA-256 (the other core's work)
+            signed = signer.sign(self, step, pdf, stamp, field_name, timestamper,
+                                 prefix_sha256=lambda: digests.result()[0].copy())
         except PadesError as error:
             _logger.info("signing %s failed for %s: %s", self.name, self.env.user.login,
                          getattr(error, "code", type(error).__name__))

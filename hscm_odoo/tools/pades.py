@@ -29,6 +29,7 @@ to one copy of the input; ``asyncio.run`` does not ``repr`` the result.
 """
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -52,6 +53,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest, SignatureObject
 from pyhanko.sign.validation.generic_cms import extract_tst_data_iter, validate_sig_integrity
 from pyhanko.stamp import QRStampStyle, TextStampStyle
 from pyhanko.stamp.qr import QRStamp
@@ -776,6 +778,18 @@ class _Writer(IncrementalPdfFileWriter):
     own walk and its error messages.
     """
 
+    # A callable returning a SHA-256 hash object already fed the input file,
+    # computed elsewhere (another thread); see _fill_from_prefix.
+    prefix_sha256 = None
+    prefix_length = 0
+
+    def add_object(self, obj, obj_stream=None, idnum=None):
+        if isinstance(obj, SignatureObject) and self.prefix_sha256 is not None:
+            # an attribute of this one object: pyHanko calls sig_obj.fill(...)
+            obj.fill = functools.partial(_fill_from_prefix, obj, self.prev.stream, self.prefix_length,
+                                         self.prefix_sha256)
+        return super().add_object(obj, obj_stream=obj_stream, idnum=idnum)
+
     def find_page_for_modification(self, page_ix):
         found = self._page_from_end(page_ix) if page_ix < 0 else None
         if found is None:
@@ -858,6 +872,41 @@ def _page_size(writer, page: int) -> tuple[float, float]:
 # --------------------------------------------------------------------------
 
 
+def _fill_from_prefix(sig_obj, stream, prefix_length, prefix_sha256, writer, md_algorithm, in_place=False,
+                      output=None, chunk_size=None):
+    """pyHanko's ``PdfByteRangeDigest.fill`` (0.38), for an in-place
+    incremental signature whose input's SHA-256 is already known.
+
+    The signed byte range starts with the whole input file (``stream``'s
+    first ``prefix_length`` bytes, which an incremental update never
+    changes): its digest goes on from the input's own, and only the update
+    is hashed here (3–4 ms less per 5 MB signature; the input is hashed by
+    another core anyway, for the stored digests). Any other case takes
+    pyHanko's own path. ``check_incremental`` then proves the output starts
+    with the input.
+    """
+    kwargs = {"in_place": in_place, "output": output}
+    if chunk_size is not None:
+        kwargs["chunk_size"] = chunk_size
+    if not in_place or md_algorithm != "sha256" or writer.prev.stream is not stream:
+        return (yield from type(sig_obj).fill(sig_obj, writer, md_algorithm, **kwargs))
+    writer.digest_aware_write = True
+    writer.write_in_place()
+    eof = stream.tell()
+    sig_start, sig_end = sig_obj.contents.offsets
+    if sig_start < prefix_length:  # never for an incremental update
+        raise PadesError("The signature would cover less than the earlier revisions")
+    sig_obj.byte_range.fill_offsets(stream, sig_start, sig_end, eof)
+    digest = prefix_sha256()
+    with stream.getbuffer() as buffer:
+        digest.update(buffer[prefix_length:sig_start])
+        digest.update(buffer[sig_end:eof])
+    prepared = PreparedByteRangeDigest(document_digest=digest.digest(), reserved_region_start=sig_start,
+                                       reserved_region_end=sig_end)
+    cms_data = yield prepared, stream
+    yield prepared.fill_with_cms(stream, cms_data)
+
+
 def prepare_pdf_signer(pdf: bytes, signer, *, field_name: str, stamp: StampText | None,
                        page: int = -1, box=None, timestamper=None):
     """The writer, pyHanko ``PdfSigner`` and appearance parameters for one new
@@ -904,13 +953,14 @@ def check_incremental(pdf: bytes, result: bytes) -> bytes:
 
 
 async def async_sign_pdf(pdf: bytes, signer, *, field_name: str, stamp: StampText | None,
-                         page: int = -1, box=None, timestamper=None) -> bytes:
+                         page: int = -1, box=None, timestamper=None, prefix_sha256=None) -> bytes:
     """:func:`sign_pdf` for a running event loop (asynchronous signers such
     as pyHanko's CSC remote signer need one)."""
     writer, pdf_signer, text_params = prepare_pdf_signer(
         pdf, signer, field_name=field_name, stamp=stamp, page=page, box=box,
         timestamper=timestamper,
     )
+    writer.prefix_sha256, writer.prefix_length = prefix_sha256, len(pdf)
     reserved = getattr(signer, "bytes_reserved", None)
     if reserved is not None and timestamper is not None:
         reserved += _TIMESTAMP_RESERVE
@@ -971,16 +1021,20 @@ def run_coroutine(coro):
 
 
 def sign_pdf(pdf: bytes, signer, *, field_name: str, stamp: StampText | None,
-             page: int = -1, box=None, timestamper=None) -> bytes:
+             page: int = -1, box=None, timestamper=None, prefix_sha256=None) -> bytes:
     """Sign ``pdf`` (PAdES B-B, or B-T with ``timestamper``) incrementally.
 
     The output starts with the exact input bytes. With ``stamp`` the field is
     visible on ``page`` (default last) in ``box`` (default: the next free
     :func:`stamp_box` slot, counted from the signature fields already there).
+    ``prefix_sha256``: a callable returning a new SHA-256 hash object already
+    fed exactly ``pdf`` (e.g. computed by another thread); the document
+    digest then hashes only the update.
     Runs its own event loop: from a coroutine, await :func:`async_sign_pdf`.
     """
     return run_coroutine(async_sign_pdf(pdf, signer, field_name=field_name, stamp=stamp,
-                                        page=page, box=box, timestamper=timestamper))
+                                        page=page, box=box, timestamper=timestamper,
+                                        prefix_sha256=prefix_sha256))
 
 
 # --------------------------------------------------------------------------

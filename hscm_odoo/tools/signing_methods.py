@@ -201,8 +201,9 @@ class SigningMethod(abc.ABC):
 
     @abc.abstractmethod
     def sign(self, pdf: bytes, *, field_name: str, stamp: StampText | None,
-             page: int = -1, box=None, timestamper=None) -> bytes:
-        """Sign ``pdf`` incrementally, as :func:`pades.sign_pdf` does."""
+             page: int = -1, box=None, timestamper=None, prefix_sha256=None) -> bytes:
+        """Sign ``pdf`` incrementally, as :func:`pades.sign_pdf` does (with
+        its arguments)."""
 
 
 # --------------------------------------------------------------------------
@@ -229,10 +230,10 @@ class Pkcs12Method(SigningMethod):
     def chain(self) -> list[bytes]:
         return _chain_without(self._signer.signing_cert, self._signer.cert_registry)
 
-    def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None):
+    def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None, prefix_sha256=None):
         check_certificate(self.certificate())
         return pades.sign_pdf(pdf, self._signer, field_name=field_name, stamp=stamp,
-                              page=page, box=box, timestamper=timestamper)
+                              page=page, box=box, timestamper=timestamper, prefix_sha256=prefix_sha256)
 
 
 # --------------------------------------------------------------------------
@@ -360,14 +361,15 @@ class Pkcs11Method(SigningMethod):
         with self._opened() as signer:
             return _chain_without(signer.signing_cert, signer.cert_registry)
 
-    def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None):
+    def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None, prefix_sha256=None):
         import pkcs11
 
         with self._opened() as signer:
             check_certificate(_der(signer.signing_cert))
             try:
                 return pades.sign_pdf(pdf, signer, field_name=field_name, stamp=stamp,
-                                      page=page, box=box, timestamper=timestamper)
+                                      page=page, box=box, timestamper=timestamper,
+                                      prefix_sha256=prefix_sha256)
             except pkcs11.PKCS11Error as e:
                 raise _pkcs11_failure(e, self.token_label) from e
 
@@ -713,7 +715,7 @@ class CscMethod(SigningMethod):
     def chain(self) -> list[bytes]:
         return [_der(c) for c in self._credential_info().chain]
 
-    def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None):
+    def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None, prefix_sha256=None):
         async def run():
             async with aiohttp.ClientSession() as http:
                 api, session_info, credential = await self._connect(http)
@@ -722,7 +724,7 @@ class CscMethod(SigningMethod):
                                                             self._pin), api)
                 return await pades.async_sign_pdf(pdf, signer, field_name=field_name,
                                                   stamp=stamp, page=page, box=box,
-                                                  timestamper=timestamper)
+                                                  timestamper=timestamper, prefix_sha256=prefix_sha256)
         return pades.run_coroutine(run())
 
 

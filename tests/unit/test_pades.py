@@ -492,3 +492,35 @@ def test_a_failing_timestamp_authority_is_a_timestamp_error(signers, tsa):
             server.shutdown()
     assert isinstance(caught.value, pades.PadesError) and caught.value.code == "timestamp_unreachable"
     assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_the_document_digest_goes_on_from_a_known_prefix_digest(signers, signed_once, tmp_path):
+    """With ``prefix_sha256`` only the update is hashed: the signatures are
+    as intact as pyHanko's own (twice in a row), and the digest given is
+    really the one used (a wrong one makes a signature that does not hold)."""
+    original, once = signed_once
+    calls = []
+
+    def prefix_of(data):
+        def digest():
+            calls.append(len(data))
+            return hashlib.sha256(data)
+        return digest
+
+    first = pades.sign_pdf(original, signers["lan"], field_name="ToTruong", stamp=LAN_STAMP,
+                           prefix_sha256=prefix_of(original))
+    second = pades.sign_pdf(first, signers["minh"], field_name="HieuTruong", stamp=MINH_STAMP,
+                            prefix_sha256=prefix_of(first))
+    assert calls == [len(original), len(first)]
+    assert second.startswith(first) and first.startswith(original)
+    summary = pades.signature_summary(second)
+    assert [s["intact"] for s in summary] == [True, True]
+    assert summary[1]["covers_whole_file"] and summary[0]["signed_revision_end"] == len(first)
+    path = tmp_path / "prefix.pdf"
+    path.write_bytes(second)
+    out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=True).stdout
+    assert out.count("Signature is Valid.") == 2, out  # poppler's own digest agrees
+
+    wrong = pades.sign_pdf(original, signers["lan"], field_name="ToTruong", stamp=LAN_STAMP,
+                           prefix_sha256=lambda: hashlib.sha256(b"not the file"))
+    assert [s["intact"] for s in pades.signature_summary(wrong)] == [False]
