@@ -64,31 +64,40 @@ class IrAttachment(models.Model):
 
     @api.model
     def _file_write(self, bin_value, checksum):
-        # The files of records (written by store_binary) are evidence: each is
+        # The files of records (attachments written under hscm_internal, i.e.
+        # by store_binary and the other hscm code) are evidence: each is
         # written under a temporary name, forced to the disk and renamed into
         # place before the transaction that names it commits, and kept out of
         # the page cache (background_writer.write_file). A batch of approvals
         # hands its signed files to its BackgroundFileWriter instead (a thread
         # writes file n while file n + 1 is signed; the batch closes the writer
-        # before anything reads them or commits). Unlike Odoo's own write, the
-        # file is marked for the garbage collector before it is written, in
-        # case the transaction aborts, and a refused write fails the
-        # transaction instead of being logged. Other attachments, and other
-        # storages (a module that keeps files elsewhere), are left to Odoo.
+        # before anything reads them or commits). The same bytes already in the
+        # filestore (maybe written by Odoo's own write, which does not sync)
+        # are synced. Unlike Odoo's own write, the file is marked for the
+        # garbage collector before it is written, in case the transaction
+        # aborts, and a refused write fails the transaction instead of being
+        # logged. Other attachments, and other storages (a module that keeps
+        # files elsewhere), are left to Odoo.
         if self.env.context.get("hscm_internal") is not INTERNAL or self._storage() != "file":
             return super()._file_write(bin_value, checksum)
-        fname, full_path = self._get_path(bin_value, checksum)
-        if os.path.exists(full_path):  # the same content is stored already
-            return fname
-        self._mark_for_gc(fname)
         writer = self.env.context.get("hscm_file_writer")
-        if isinstance(writer, BackgroundFileWriter):
-            writer.write(full_path, bin_value)  # a file still queued is not written twice (the writer knows it)
-            return fname
+        writer = writer if isinstance(writer, BackgroundFileWriter) else None
         try:
-            background_writer.write_file(full_path, bin_value, self._hscm_temporary_dir())
+            new_folder = not os.path.isdir(self._full_path(checksum[:2]))  # Odoo's layout: <sha[:2]>/<sha>
+            fname, full_path = self._get_path(bin_value, checksum)  # creates the folder
+            if new_folder:
+                background_writer.sync_directory(self._full_path(""))
+            if os.path.exists(full_path):  # the same content is stored already
+                if writer is None or not writer.has(full_path):
+                    background_writer.sync_file(full_path)
+                return fname
+            self._mark_for_gc(fname)
+            if writer is not None:
+                writer.write(full_path, bin_value)
+            else:
+                background_writer.write_file(full_path, bin_value, self._hscm_temporary_dir())
         except OSError:
-            _logger.exception("the file %s could not be stored", fname)
+            _logger.exception("the file %s could not be stored", checksum)
             raise user_error(_lt("The file could not be stored (the server's disk refused it): nothing was "
                                  "saved. Try again, or tell the administrator.")) from None
         return fname

@@ -293,7 +293,7 @@ class TestSubmissionChecks(HscmFlowCase, TransactionCase):
             written.append((path, temporary_dir, hashlib.sha256(data).hexdigest()))
             return real_write(path, data, temporary_dir)
 
-        Attachment = self.env["ir.attachment"].sudo()
+        Attachment = self.env["ir.attachment"].sudo()  # to create and read attachments directly
         with patch.object(background_writer, "write_file", recording_write):
             plan = self.new_plan(label="durable")
             Attachment.create({"name": "note.txt", "raw": b"not a record's file"})
@@ -303,6 +303,16 @@ class TestSubmissionChecks(HscmFlowCase, TransactionCase):
                                     plan.file_sha256)])
         with open(written[0][0], "rb") as file:
             self.assertEqual(hashlib.sha256(file.read()).hexdigest(), plan.file_sha256)
+
+        # the same bytes stored before by Odoo's own write (not synced): synced, not written again
+        data = make_pdf("stored by Odoo first")
+        plain = Attachment.create({"name": "copy.pdf", "raw": data})
+        written.clear()
+        synced = []
+        with patch.object(background_writer, "write_file", recording_write), \
+                patch.object(background_writer, "sync_file", synced.append):
+            self.new_plan(label="same bytes", lesson=2, file=base64.b64encode(data))
+        self.assertEqual((written, synced), ([], [plain._full_path(plain.store_fname)]))
 
         count = self.env["hscm.dossier"].search_count([])
 

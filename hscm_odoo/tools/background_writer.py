@@ -22,12 +22,13 @@ caller must close the writer (``with``) before it commits anything that
 names those files, and must not read them before.
 """
 
+import contextlib
 import errno
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["BackgroundFileWriter", "FileWriteError", "write_file"]
+__all__ = ["BackgroundFileWriter", "FileWriteError", "sync_directory", "sync_file", "write_file"]
 
 
 class FileWriteError(Exception):
@@ -37,27 +38,38 @@ class FileWriteError(Exception):
 def write_file(path: str, data: bytes, temporary_dir: str | None = None) -> None:
     """Write ``data`` at ``path`` durably (see the module's docstring);
     raises ``OSError`` and leaves no temporary behind when it fails."""
-    name = f"{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.tmp"
+    # unique across threads, processes and hosts sharing one filestore; "x": never another's file
+    name = f"{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.{os.urandom(6).hex()}.tmp"
     temporary = os.path.join(temporary_dir or os.path.dirname(path), name)
     try:
-        with open(temporary, "wb") as file:
+        with open(temporary, "xb") as file:
             file.write(data)
             file.flush()
             os.fdatasync(file.fileno())
-            # clean pages now: the kernel drops them at once
-            os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            # clean pages now: the kernel drops them at once (only a hint: some file systems refuse it)
+            with contextlib.suppress(OSError):
+                os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
-    _sync_directory(os.path.dirname(path))
+    sync_directory(os.path.dirname(path))
 
 
-def _sync_directory(path: str) -> None:
-    """Force a directory's entries (a rename into it) to the disk."""
+def sync_file(path: str) -> None:
+    """Force a file that is already there (written by someone else, maybe
+    without syncing it) to the disk, with its directory entry."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    sync_directory(os.path.dirname(path))
+
+
+def sync_directory(path: str) -> None:
+    """Force a directory's entries (a rename or a new folder in it) to the disk."""
     descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(descriptor)
@@ -78,6 +90,7 @@ class BackgroundFileWriter:
         self.temporary_dir = temporary_dir
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hscm-file-writer")
         self._pending = {}  # path -> future, oldest first
+        self._queued = set()  # every path queued (a batch's few dozen names)
         self._closed = False
 
     def __enter__(self):
@@ -92,15 +105,20 @@ class BackgroundFileWriter:
 
     def write(self, path: str, data: bytes) -> None:
         """Queue ``data`` for ``path``; first waits while ``depth`` writes
-        are pending (and raises the error of any that failed). A path still
-        queued is not written twice."""
+        are pending (and raises the error of any that failed). A path
+        already queued is not written twice."""
         if self._closed:
             raise RuntimeError("the writer is closed")
-        if path in self._pending:
+        if path in self._queued:
             return
         while len(self._pending) >= self.depth:
             self._finish(next(iter(self._pending)))
+        self._queued.add(path)
         self._pending[path] = self._executor.submit(write_file, path, data, self.temporary_dir)
+
+    def has(self, path: str) -> bool:
+        """Whether ``path`` was queued here (written durably, or about to be)."""
+        return path in self._queued
 
     def close(self, raise_errors: bool = True) -> None:
         """Wait for every pending write; raise the first failure."""

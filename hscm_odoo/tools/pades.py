@@ -31,6 +31,7 @@ to one copy of the input; ``asyncio.run`` does not ``repr`` the result.
 import asyncio
 import functools
 import hashlib
+import importlib.metadata
 import logging
 import os
 import struct
@@ -784,7 +785,7 @@ class _Writer(IncrementalPdfFileWriter):
     prefix_length = 0
 
     def add_object(self, obj, obj_stream=None, idnum=None):
-        if isinstance(obj, SignatureObject) and self.prefix_sha256 is not None:
+        if isinstance(obj, SignatureObject) and self.prefix_sha256 is not None and _FILL_IS_PYHANKOS:
             # an attribute of this one object: pyHanko calls sig_obj.fill(...)
             obj.fill = functools.partial(_fill_from_prefix, obj, self.prev.stream, self.prefix_length,
                                          self.prefix_sha256)
@@ -870,6 +871,11 @@ def _page_size(writer, page: int) -> tuple[float, float]:
 # --------------------------------------------------------------------------
 # Signing
 # --------------------------------------------------------------------------
+
+
+# _fill_from_prefix follows pyHanko 0.38's PdfByteRangeDigest.fill; another
+# release signs through its own (a unit test says when the hook is not taken)
+_FILL_IS_PYHANKOS = importlib.metadata.version("pyhanko").startswith("0.38.")
 
 
 def _fill_from_prefix(sig_obj, stream, prefix_length, prefix_sha256, writer, md_algorithm, in_place=False,
@@ -976,6 +982,7 @@ async def async_sign_pdf(pdf: bytes, signer, *, field_name: str, stamp: StampTex
             raise
         # Our size guess was too small: let pyHanko estimate (one dry run).
         writer = _Writer(BytesIO(pdf), strict=False)
+        writer.prefix_sha256, writer.prefix_length = prefix_sha256, len(pdf)
         out = await pdf_signer.async_sign_pdf(writer, in_place=True,
                                               appearance_text_params=text_params)
     try:

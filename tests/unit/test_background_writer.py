@@ -163,3 +163,35 @@ def test_the_writer_thread_writes_durably(tmp_path, monkeypatch):
         writer.write(str(tmp_path / "f"), b"data")
     assert (tmp_path / "f").read_bytes() == b"data"
     assert len(synced) == 1 and synced[0] is not threading.current_thread()
+
+
+def test_a_directory_that_cannot_be_synced_is_accepted_other_errors_are_not(tmp_path, monkeypatch):
+    def fsync_failing_with(code):
+        def fsync(descriptor):
+            raise OSError(code, os.strerror(code))
+        return fsync
+
+    monkeypatch.setattr(background_writer.os, "fsync", fsync_failing_with(errno.EINVAL))
+    background_writer.write_file(str(tmp_path / "f"), b"data", str(tmp_path))
+    assert (tmp_path / "f").read_bytes() == b"data"
+    monkeypatch.setattr(background_writer.os, "fsync", fsync_failing_with(errno.EIO))
+    with pytest.raises(OSError):
+        background_writer.write_file(str(tmp_path / "g"), b"data", str(tmp_path))
+
+
+def test_sync_file_syncs_the_file_then_its_directory(tmp_path, monkeypatch):
+    target = tmp_path / "f"
+    target.write_bytes(b"written by someone else")
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(background_writer.os, "fsync", lambda descriptor: (
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}")), real_fsync(descriptor)))
+    background_writer.sync_file(str(target))
+    assert synced == [str(target), str(tmp_path)]
+
+
+def test_the_writer_knows_the_paths_queued_to_it(tmp_path):
+    with BackgroundFileWriter() as writer:
+        writer.write(str(tmp_path / "a"), b"a")
+        assert writer.has(str(tmp_path / "a")) and not writer.has(str(tmp_path / "b"))
+    assert writer.has(str(tmp_path / "a"))  # written, still known: not synced again

@@ -142,7 +142,7 @@ class DeferredMethod:
     def chain(self):
         return [self.pki.root_der]
 
-    def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None):
+    def sign(self, pdf, *, field_name, stamp, page=-1, box=None, timestamper=None, prefix_sha256=None):
         request = sm.prepare_deferred(pdf, self.holder.der, [self.pki.root_der],
                                       field_name=field_name, stamp=stamp, page=page, box=box)
         # Two processes: only the state bytes travel.
