@@ -244,7 +244,7 @@ def verify_pdf(pdf: bytes, *, versions: list[tuple[int, str]] | None = None,
         pdf = bytes(pdf)
         if versions is not None:
             versions = [(int(length), str(sha).lower()) for length, sha in versions]
-        actual_sha256, prefixes = _hashes(pdf, [length for length, _ in versions or ()])
+        hashes = _Hashes(pdf, [length for length, _ in versions or ()])
         expected = list(expected)
     except Exception as e:  # noqa: BLE001 - a verdict, never a crash
         return _report([f"verification failed: {type(e).__name__}: {e}"], [], actual_sha256,
@@ -265,12 +265,13 @@ def verify_pdf(pdf: bytes, *, versions: list[tuple[int, str]] | None = None,
                       .get_fetchers() if revocation != "off" else None),
             known=known,
         )
-        found, doc_reasons = _run(_check_document(pdf, expected, ctx))
+        found, doc_reasons = _run(_check_document(pdf, expected, ctx, hashes))
         signatures = found
     except Exception as e:  # noqa: BLE001 - a verdict, never a crash
         reasons.append(f"verification failed: {type(e).__name__}: {e}")
     try:
         # The records are checked even when the file cannot be read.
+        actual_sha256, prefixes = hashes.of_file()
         reasons += _file_reasons(pdf, actual_sha256, prefixes, file_sha256, versions, expected,
                                  found)
     except Exception as e:  # noqa: BLE001 - e.g. a malformed stored hash
@@ -296,18 +297,54 @@ def _report(reasons, signatures, file_sha256, revocation) -> Report:
 # --------------------------------------------------------------------------
 
 
-def _hashes(pdf: bytes, lengths) -> tuple[str, dict[int, str]]:
-    """SHA-256 of the file and of its prefixes of the given lengths, in one pass."""
-    view = memoryview(pdf)
-    digest = hashlib.sha256()
-    prefixes = {}
-    done = 0
-    for length in sorted({n for n in lengths if 0 <= n <= len(pdf)}):
-        digest.update(view[done:length])
-        done = length
-        prefixes[length] = digest.copy().hexdigest()
-    digest.update(view[done:])
-    return digest.hexdigest(), prefixes
+class _Hashes:
+    """SHA-256 of the file, of its prefixes of the given ``lengths`` (the
+    stored versions) and of signatures' byte ranges, in one pass over the
+    file, made the first time any is asked for.
+
+    A byte range ``[0, a) + [b, b + c)`` is the file's digest state at ``a``
+    continued with the (small) update after the signature's contents: a
+    signed revision no longer costs a pass of its own (pyHanko's), 3.3 ms per
+    signature at 5 MB.
+    """
+
+    def __init__(self, pdf: bytes, lengths):
+        self.pdf, self.lengths = pdf, lengths
+        self.file = self.prefixes = None
+        self.ranges: dict[tuple, bytes] = {}
+
+    def of_file(self) -> tuple[str, dict[int, str]]:
+        if self.file is None:
+            self.with_ranges(())
+        return self.file, self.prefixes
+
+    def with_ranges(self, byte_ranges) -> dict[tuple, bytes]:
+        """``{byte range: digest}`` of the well-formed ``byte_ranges``
+        (4 integers, from 0, in order, inside the file); the pass happens
+        here if it has not yet."""
+        if self.file is not None:
+            return self.ranges
+        view, size = memoryview(self.pdf), len(self.pdf)
+        wanted = {tuple(r) for r in byte_ranges
+                  if len(r) == 4 and r[0] == 0 and 0 <= r[1] <= r[2] and r[3] >= 0 and r[2] + r[3] <= size}
+        stops = sorted({(n, "prefix") for n in self.lengths if 0 <= n <= size}
+                       | {(r[1], "range") for r in wanted})
+        digest = hashlib.sha256()
+        states, prefixes, done = {}, {}, 0
+        for offset, kind in stops:
+            digest.update(view[done:offset])
+            done = offset
+            if kind == "prefix":
+                prefixes[offset] = digest.copy().hexdigest()
+            else:
+                states[offset] = digest.copy()
+        digest.update(view[done:])
+        for r in wanted:
+            state = states[r[1]].copy()
+            state.update(view[r[2]:r[2] + r[3]])
+            self.ranges[r] = state.digest()
+        self.file, self.prefixes = digest.hexdigest(), prefixes
+        return self.ranges
 
 
 def _file_reasons(pdf, actual_sha256, prefixes, file_sha256, versions, expected,
@@ -469,7 +506,7 @@ def _run(coro):
 # --------------------------------------------------------------------------
 
 
-async def _check_document(pdf: bytes, expected, ctx: _Context) -> tuple[list[dict], list[str]]:
+async def _check_document(pdf: bytes, expected, ctx: _Context, hashes: _Hashes) -> tuple[list[dict], list[str]]:
     reader = PdfFileReader(BytesIO(pdf), strict=False)
     found = []
     for fq_name, _, sig_field in enumerate_sig_fields(reader, filled_status=True):
@@ -479,6 +516,19 @@ async def _check_document(pdf: bytes, expected, ctx: _Context) -> tuple[list[dic
         except Exception as e:  # noqa: BLE001 - reported on the signature
             found.append((float("inf"), fq_name, None, e))
     found.sort(key=lambda item: item[0])
+    # every signature's /ByteRange digest from the one pass over the file (pyHanko takes it from
+    # external_digests, its own cache, instead of hashing the range again)
+    ranges = {}
+    for _, _, emb, _ in found:
+        try:
+            if emb is not None and emb.external_md_algorithm == "sha256":
+                ranges[emb] = tuple(int(v) for v in emb.byte_range)
+        except Exception:  # noqa: BLE001 - pyHanko reports a malformed signature itself
+            pass
+    digests = hashes.with_ranges(ranges.values())
+    for emb, byte_range in ranges.items():
+        if byte_range in digests:
+            emb.external_digests["sha256"] = digests[byte_range]
     now = datetime.now(timezone.utc)
     try:
         final_root = _ref_key(reader.root_ref)

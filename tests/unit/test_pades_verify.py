@@ -517,3 +517,44 @@ def test_truncated_and_bad_arguments_are_invalid(org, chain, expected):
     assert bad_root.verdict == "invalid" and bad_root.reasons[0].startswith("verification failed")
     bad_mode = _verify(v2, org, expected, revocation="sometimes")
     assert bad_mode.verdict == "invalid" and "revocation must be one of" in bad_mode.reasons[0]
+
+
+# --------------------------------------------------------------------------
+# One pass over the file
+# --------------------------------------------------------------------------
+
+
+def test_one_pass_gives_the_file_its_versions_and_every_byte_range(org, chain, expected, monkeypatch):
+    """pyHanko's own range hashing is never needed for a well-formed chain,
+    and the verdicts do not change (a changed byte is still found)."""
+    from pyhanko.sign.validation import pdf_embedded
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the /ByteRange was hashed again")
+
+    monkeypatch.setattr(pdf_embedded, "byte_range_digest", no_second_pass)
+    v0, v1, v2 = chain
+    report = _verify(v2, org, expected, versions=_versions(v0, v1, v2),
+                     file_sha256=hashlib.sha256(v2).hexdigest())
+    assert report.verdict == "valid", report.reasons
+    tampered = bytearray(v2)
+    tampered[len(v0) // 2] ^= 0x01  # inside both signatures' ranges
+    report = _verify(bytes(tampered), org, expected)
+    assert report.verdict == "invalid"
+    assert [s["intact"] for s in report.signatures] == [False, False]
+
+
+def test_the_hashes_of_one_pass_are_those_of_hashlib():
+    from hscm_tools.pades_verify import _Hashes
+
+    data = bytes(range(256)) * 40
+    ranges = [(0, 100, 200, 300), (0, 0, 0, 10240), (0, 5000, 5100, 5140), (0, 10, 5, 1),
+              (1, 10, 20, 5), (0, 10, 20, 99999)]
+    hashes = _Hashes(data, [0, 100, 5100, 10240, 20000])
+    digests = hashes.with_ranges(ranges)
+    assert set(digests) == {(0, 100, 200, 300), (0, 0, 0, 10240), (0, 5000, 5100, 5140)}  # malformed: left out
+    for a0, a, b, c in digests:
+        assert digests[a0, a, b, c] == hashlib.sha256(data[:a] + data[b:b + c]).digest()
+    file_sha, prefixes = hashes.of_file()
+    assert file_sha == hashlib.sha256(data).hexdigest()
+    assert prefixes == {n: hashlib.sha256(data[:n]).hexdigest() for n in (0, 100, 5100, 10240)}
