@@ -321,7 +321,8 @@ class _Hashes:
     def with_ranges(self, byte_ranges) -> dict[tuple, bytes]:
         """``{byte range: digest}`` of the well-formed ``byte_ranges``
         (4 integers, from 0, in order, inside the file); the pass happens
-        here if it has not yet."""
+        here, once (a later call gets the first call's digests: verify_pdf
+        asks once, before anything else)."""
         if self.file is not None:
             return self.ranges
         view, size = memoryview(self.pdf), len(self.pdf)
@@ -518,15 +519,15 @@ async def _check_document(pdf: bytes, expected, ctx: _Context, hashes: _Hashes) 
     found.sort(key=lambda item: item[0])
     # every signature's /ByteRange digest from the one pass over the file (pyHanko takes it from
     # external_digests, its own cache, instead of hashing the range again)
-    ranges = {}
+    ranges = []
     for _, _, emb, _ in found:
         try:
             if emb is not None and emb.external_md_algorithm == "sha256":
-                ranges[emb] = tuple(int(v) for v in emb.byte_range)
+                ranges.append((emb, _byte_range(emb)))
         except Exception:  # noqa: BLE001 - pyHanko reports a malformed signature itself
             pass
-    digests = hashes.with_ranges(ranges.values())
-    for emb, byte_range in ranges.items():
+    digests = hashes.with_ranges([byte_range for _, byte_range in ranges])
+    for emb, byte_range in ranges:
         if byte_range in digests:
             emb.external_digests["sha256"] = digests[byte_range]
     now = datetime.now(timezone.utc)
@@ -541,6 +542,16 @@ async def _check_document(pdf: bytes, expected, ctx: _Context, hashes: _Hashes) 
         results.append(await _check_signature(index, name, emb, error, exp, later_fields,
                                               ctx, now, pdf, final_root))
     return results, _removed_signatures(reader, {name for _, name, _, _ in found})
+
+
+def _byte_range(emb) -> tuple[int, ...]:
+    """The signature's /ByteRange as integers; ``ValueError`` for anything
+    else (a real number would be cut to an integer here, while pyHanko
+    refuses it)."""
+    values = tuple(emb.byte_range)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"the /ByteRange is not made of integers: {values}")
+    return values
 
 
 def _ref_key(ref) -> tuple[int, int]:
@@ -626,7 +637,7 @@ async def _check_signature(index, name, emb, error, exp, later_fields, ctx, now,
             internal=_is_internal(cert),
             signing_time=_iso(emb.self_reported_timestamp),
         )
-        byte_range = [int(v) for v in emb.byte_range]
+        byte_range = list(_byte_range(emb))
         if len(byte_range) == 4:
             item["signed_revision_end"] = byte_range[2] + byte_range[3]
         if exp is None:

@@ -558,3 +558,28 @@ def test_the_hashes_of_one_pass_are_those_of_hashlib():
     file_sha, prefixes = hashes.of_file()
     assert file_sha == hashlib.sha256(data).hexdigest()
     assert prefixes == {n: hashlib.sha256(data[:n]).hexdigest() for n in (0, 100, 5100, 10240)}
+
+
+def test_a_byte_range_of_real_numbers_is_left_to_pyhanko(org, chain, expected):
+    """pyHanko refuses a /ByteRange with real numbers; cut to integers, it
+    could have been hashed over other bytes than pyHanko measures."""
+    from hscm_tools.pades_verify import _byte_range
+
+    class Emb:
+        byte_range = [generic.NumberObject(0), generic.NumberObject(100),
+                      generic.FloatObject("1100.5"), generic.NumberObject(200)]
+
+    with pytest.raises(ValueError):
+        _byte_range(Emb())
+    Emb.byte_range[2] = generic.NumberObject(1100)
+    assert _byte_range(Emb()) == (0, 100, 1100, 200)
+
+    _, _, v2 = chain
+    at = v2.rindex(b"/ByteRange [")
+    end = v2.index(b"]", at)
+    numbers = v2[at:end].split(b"[")[1].split()
+    fake = b"/ByteRange [" + b" ".join(numbers[:3]) + b" " + str(int(numbers[3]) - 1).encode() + b".5"
+    fake = fake.ljust(end - at)
+    report = _verify(v2[:at] + fake + v2[end:], org, expected)
+    assert report.verdict == "invalid"
+    assert report.signatures[-1]["intact"] is False
