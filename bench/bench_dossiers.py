@@ -213,11 +213,14 @@ print("RESULT", json.dumps({"times": times, "batch_seconds": batch_seconds, "bat
 def warm_memory(gib=6):
     """Touch ``gib`` GiB of memory once, in a child process, and free it.
 
-    On these virtual machines the host backs guest memory lazily: the first
-    write to a never-used page costs a fault on the host. Writing a new 5 MB
-    file into the filestore then takes ~16 ms instead of ~1.5 ms (measured
-    below), which a server that has been up for a while never pays. The
-    bench measures that warm state and prints the cold write time it saw.
+    On these virtual machines the host backs guest memory lazily and takes
+    free memory back after a while: the first write to such a page costs a
+    fault on the host. Writing a new 5 MB file into the page cache then
+    takes ~16 ms instead of ~1.5 ms (measured below). The records' own files
+    no longer pay it (they are written durably and dropped from the page
+    cache, background_writer.write_file), but every fresh buffer of the
+    processes does. The warm state fades within minutes; the bench prints
+    the cold and warm write times it saw.
     """
     probe = Path(tempfile.mkdtemp(prefix="hscm-warm-"))
     block = os.urandom(5 * 1024 * 1024)
