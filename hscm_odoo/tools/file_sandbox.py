@@ -69,7 +69,7 @@ SHARED_REGION_SIZE = 32 * 1024 * 1024  # uploads up to this size travel through 
 START_TIMEOUT = 10.0  # starting the interpreter and importing pypdf; not part of a check
 CHECKS_PER_CHILD = 2000  # a fresh child now and then keeps memory fragmentation away
 
-_LENGTH = struct.Struct("!I")
+LENGTH = struct.Struct("!I")
 _MAX_MESSAGE = 1024 * 1024
 _POLICY_KEYS = ("allowed_formats", "max_size", "max_pages")
 _TEST_HOOKS_ENV = "HSCM_FILE_SANDBOX_TEST_HOOKS"
@@ -87,11 +87,11 @@ _BOOTSTRAP = (
 )
 
 
-class _ChildGone(Exception):
+class ChildGone(Exception):
     """The child closed its pipe, died, or answered garbage."""
 
 
-class _TimedOut(Exception):
+class TimedOut(Exception):
     """The child did not answer before the deadline."""
 
 
@@ -191,10 +191,10 @@ class SandboxedChecker:
             try:
                 self._send(data, filename, policy, hook, deadline)
                 break
-            except _TimedOut:
+            except TimedOut:
                 self._stop_child()
                 return refusal("timeout", "no answer within %.1f s" % self.timeout)
-            except (_ChildGone, OSError):
+            except (ChildGone, OSError):
                 # the child died between two checks: start a new one, once
                 self._stop_child()
                 if attempt == 2:
@@ -202,10 +202,10 @@ class SandboxedChecker:
         sha256()  # hash while the child works (the child does not)
         try:
             reply = self._receive(deadline)
-        except _TimedOut:
+        except TimedOut:
             self._stop_child()
             return refusal("timeout", "no answer within %.1f s" % self.timeout)
-        except (_ChildGone, OSError) as exc:
+        except (ChildGone, OSError) as exc:
             returncode = self._stop_child()
             return refusal("crashed", "sandbox stopped (exit status %s): %s" % (returncode, exc))
         self._checks += 1
@@ -245,21 +245,21 @@ class SandboxedChecker:
             self._region[:size] = data
         body = json.dumps(header).encode()
         fd = proc.stdin.fileno()
-        _write_all(fd, _LENGTH.pack(len(body)) + body, deadline)
+        write_all(fd, LENGTH.pack(len(body)) + body, deadline)
         if not use_region:
-            _write_all(fd, data, deadline)
+            write_all(fd, data, deadline)
 
     def _receive(self, deadline):
         fd = self._proc.stdout.fileno()
-        (length,) = _LENGTH.unpack(_read_exact(fd, _LENGTH.size, deadline))
+        (length,) = LENGTH.unpack(read_exact(fd, LENGTH.size, deadline))
         if length > _MAX_MESSAGE:
-            raise _ChildGone("oversized answer")
+            raise ChildGone("oversized answer")
         try:
-            reply = json.loads(_read_exact(fd, length, deadline))
+            reply = json.loads(read_exact(fd, length, deadline))
         except ValueError as exc:
-            raise _ChildGone("garbled answer") from exc
+            raise ChildGone("garbled answer") from exc
         if not isinstance(reply, dict):
-            raise _ChildGone("garbled answer")
+            raise ChildGone("garbled answer")
         return reply
 
     # -- child management ----------------------------------------------------
@@ -291,57 +291,28 @@ class SandboxedChecker:
         self._checks = 0
         self.restarts += 1
         try:
-            _enlarge_pipe(proc.stdin.fileno())
+            enlarge_pipe(proc.stdin.fileno())
             # never block on a child that stopped reading: writes wait in poll()
             os.set_blocking(proc.stdin.fileno(), False)
             ready = self._receive(time.monotonic() + self.start_timeout)
             if ready.get("ready") != proc.pid:
-                raise _ChildGone("unexpected greeting %r" % (ready,))
+                raise ChildGone("unexpected greeting %r" % (ready,))
         except Exception:
             self._stop_child()
             raise
 
     def _stop_child(self):
         proc, self._proc = self._proc, None
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            try:
-                proc.kill()
-            except OSError:
-                pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL not delivered yet
-            pass
-        for stream in (proc.stdin, proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        return proc.returncode
+        return stop_process(proc)
 
     def _make_region(self):
-        size = SHARED_REGION_SIZE
-        try:
-            fd = os.memfd_create("hscm-upload-check", getattr(os, "MFD_CLOEXEC", 1))
-        except (AttributeError, OSError):  # no memfd: an unlinked file in /dev/shm or /tmp
-            directory = "/dev/shm" if os.path.isdir("/dev/shm") else None
-            handle, path = tempfile.mkstemp(prefix="hscm-upload-", dir=directory)
-            os.unlink(path)
-            fd = handle
-        try:
-            os.ftruncate(fd, size)
-            region = mmap.mmap(fd, size)
-        except OSError:
-            os.close(fd)
-            return  # the pipe will do
-        self._region, self._region_fd, self._region_size = region, fd, size
+        made = make_region("hscm-upload-check", SHARED_REGION_SIZE)
+        if made is not None:  # else the pipe will do
+            self._region, self._region_fd = made
+            self._region_size = SHARED_REGION_SIZE
 
     def _free_region(self):
-        if self._region is not None:
-            self._region.close()
-            os.close(self._region_fd)
+        free_region((self._region, self._region_fd) if self._region is not None else None)
         self._region, self._region_fd, self._region_size = None, -1, 0
 
     def _forget_after_fork(self):
@@ -349,20 +320,8 @@ class SandboxedChecker:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         proc, self._proc = self._proc, None
-        if proc is not None:
-            for stream in (proc.stdin, proc.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            proc.returncode = 0  # not ours to wait for
-        if self._region is not None:
-            try:
-                self._region.close()
-                os.close(self._region_fd)
-            except OSError:
-                pass
-        self._region, self._region_fd, self._region_size = None, -1, 0
+        let_go(proc, forked=True)
+        self._free_region()
 
     def __del__(self):  # pragma: no cover - best effort at interpreter exit
         try:
@@ -409,9 +368,70 @@ atexit.register(_close_at_exit)
 
 
 # ---------------------------------------------------------------------------
-# Pipe helpers (both sides)
+# Shared memory and pipe helpers (both sides; also used by signing_process.py)
 # ---------------------------------------------------------------------------
-def _enlarge_pipe(fd, size=1024 * 1024):
+def stop_process(proc):
+    """Kill and reap a child (None: nothing); its exit status."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        try:
+            proc.kill()
+        except OSError:
+            pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL not delivered yet
+        pass
+    let_go(proc)
+    return proc.returncode
+
+
+def let_go(proc, forked=False):
+    """Close our ends of a child's pipes (None: nothing). ``forked``: in a
+    forked process, where the child is the parent process's, not ours to
+    kill or wait for."""
+    if proc is None:
+        return
+    for stream in (proc.stdin, proc.stdout):
+        try:
+            stream.close()
+        except OSError:
+            pass
+    if forked:
+        proc.returncode = 0
+
+
+def make_region(name, size):
+    """A shared-memory region of ``size`` bytes to pass to a child: ``(mmap,
+    fd)``, or None when the system has none (the pipe will do)."""
+    try:
+        fd = os.memfd_create(name, getattr(os, "MFD_CLOEXEC", 1))
+    except (AttributeError, OSError):  # no memfd: an unlinked file in /dev/shm or /tmp
+        directory = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        handle, path = tempfile.mkstemp(prefix=name + "-", dir=directory)
+        os.unlink(path)
+        fd = handle
+    try:
+        os.ftruncate(fd, size)
+        return mmap.mmap(fd, size), fd
+    except OSError:
+        os.close(fd)
+        return None
+
+
+def free_region(region):
+    """Unmap and close a region of :func:`make_region` (None: nothing); returns None."""
+    if region is not None:
+        try:
+            region[0].close()
+            os.close(region[1])
+        except (OSError, BufferError):
+            pass
+    return None
+
+
+def enlarge_pipe(fd, size=1024 * 1024):
     try:
         import fcntl
 
@@ -420,7 +440,7 @@ def _enlarge_pipe(fd, size=1024 * 1024):
         pass
 
 
-def _write_all(fd, data, deadline):
+def write_all(fd, data, deadline):
     view = memoryview(data)
     poller = select.poll()
     poller.register(fd, select.POLLOUT)
@@ -428,7 +448,7 @@ def _write_all(fd, data, deadline):
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise _TimedOut()
+                raise TimedOut()
             if not poller.poll(max(1, int(remaining * 1000))):
                 continue
         try:
@@ -436,11 +456,11 @@ def _write_all(fd, data, deadline):
         except BlockingIOError:
             continue  # the pipe is full: wait for the reader
         except BrokenPipeError as exc:
-            raise _ChildGone("pipe closed") from exc
+            raise ChildGone("pipe closed") from exc
         view = view[written:]
 
 
-def _read_exact(fd, length, deadline):
+def read_exact(fd, length, deadline):
     chunks = []
     poller = select.poll() if deadline is not None else None
     if poller is not None:
@@ -449,12 +469,12 @@ def _read_exact(fd, length, deadline):
         if poller is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise _TimedOut()
+                raise TimedOut()
             if not poller.poll(max(1, int(remaining * 1000))):
                 continue
         chunk = os.read(fd, min(length, 1024 * 1024))
         if not chunk:
-            raise _ChildGone("end of file")
+            raise ChildGone("end of file")
         chunks.append(chunk)
         length -= len(chunk)
     return b"".join(chunks)
@@ -471,10 +491,10 @@ def _child_main(argv):
     memory_limit, cpu_seconds, region_fd, region_size = (int(a) for a in argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)  # the CPU limit kills, even if inherited ignored
-    _set_limit(resource, resource.RLIMIT_CORE, 0)
-    _set_limit(resource, resource.RLIMIT_FSIZE, 0)
+    set_limit(resource, resource.RLIMIT_CORE, 0)
+    set_limit(resource, resource.RLIMIT_FSIZE, 0)
     if memory_limit > 0:
-        _set_limit(resource, resource.RLIMIT_AS, memory_limit)
+        set_limit(resource, resource.RLIMIT_AS, memory_limit)
     _arm_cpu_limit(resource, cpu_seconds)
     logging.disable(logging.CRITICAL)  # nothing from pypdf reaches the worker's logs
     warnings.simplefilter("ignore")
@@ -484,22 +504,22 @@ def _child_main(argv):
     os.dup2(devnull, 1)
     os.close(devnull)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-    _keep_heap_warm()
+    keep_heap_warm()
     region = mmap.mmap(region_fd, region_size, prot=mmap.PROT_READ) if region_fd >= 0 else None
     hooks = os.environ.get(_TEST_HOOKS_ENV) == "1"
     _child_send(reply_fd, {"ready": os.getpid()})
     while True:
         try:
-            raw = _read_exact(0, _LENGTH.size, None)
-        except _ChildGone:
+            raw = read_exact(0, LENGTH.size, None)
+        except ChildGone:
             return  # the parent went away
-        (length,) = _LENGTH.unpack(raw)
-        request = json.loads(_read_exact(0, length, None))
+        (length,) = LENGTH.unpack(raw)
+        request = json.loads(read_exact(0, length, None))
         size = int(request["size"])
         if request.get("mode") == "shm" and region is not None and size <= region_size:
             data = region[:size]  # one memcpy (pypdf wants bytes: BytesIO shares them)
         else:
-            data = _read_exact(0, size, None)
+            data = read_exact(0, size, None)
         policy = request.get("policy") or {}
         if "allowed_formats" in policy:
             policy["allowed_formats"] = tuple(policy["allowed_formats"])
@@ -519,7 +539,7 @@ def _child_main(argv):
         _child_send(reply_fd, answer)
 
 
-def _keep_heap_warm():
+def keep_heap_warm():
     """Ask glibc to keep freed memory instead of returning it to the system.
 
     Every upload is copied into a new bytes object of its size; served from
@@ -538,10 +558,10 @@ def _keep_heap_warm():
 
 def _child_send(fd, message):
     body = json.dumps(message).encode()
-    _write_all(fd, _LENGTH.pack(len(body)) + body, None)
+    write_all(fd, LENGTH.pack(len(body)) + body, None)
 
 
-def _set_limit(resource, which, value):
+def set_limit(resource, which, value):
     try:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
@@ -555,7 +575,7 @@ def _arm_cpu_limit(resource, seconds):
     """Allow ``seconds`` more CPU seconds from now (the limit counts the whole process life)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = usage.ru_utime + usage.ru_stime
-    _set_limit(resource, resource.RLIMIT_CPU, int(used) + 1 + seconds)
+    set_limit(resource, resource.RLIMIT_CPU, int(used) + 1 + seconds)
 
 
 def _run_test_hook(hook):
