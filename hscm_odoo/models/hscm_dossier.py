@@ -1,9 +1,12 @@
 import binascii
+import contextlib
+import contextvars
 import datetime as dt
 import json
 import logging
 import urllib.parse
 from collections import defaultdict
+from typing import NamedTuple
 
 import psycopg2.errors
 
@@ -78,6 +81,34 @@ def binary_attachments(records, field):
     return {attachment.res_id: attachment.with_prefetch() for attachment in attachments}
 
 
+class KnownContent(NamedTuple):
+    """What :func:`store_binary` knows of the bytes it stores, for ir.attachment
+    (see ir_attachment.py): ``data`` (the very object), its SHA-1, the path
+    of a stored file that holds the same bytes, the batch's file writer."""
+
+    data: bytes
+    sha1: str | None = None
+    stored_path: str | None = None
+    writer: object = None
+
+
+# Set for the duration of one store_binary call only. Not in the environment's
+# context: an environment lives on in reference cycles until Python's garbage
+# collector runs, and a 5 MB file with it (a batch of approvals grew by one
+# file per dossier between two collections).
+KNOWN_CONTENT = contextvars.ContextVar("hscm_known_content", default=None)
+
+
+@contextlib.contextmanager
+def known_content(data, sha1=None, stored_path=None, writer=None):
+    """Tell ir.attachment what is known of ``data`` while it is stored."""
+    token = KNOWN_CONTENT.set(KnownContent(data, sha1, stored_path, writer))
+    try:
+        yield
+    finally:
+        KNOWN_CONTENT.reset(token)
+
+
 def store_binary(record, field, data, mimetype, attachment=None, sha1=None, same_as=None, writer=None):
     """Store ``data`` as the attachment of a ``Binary(attachment=True)``
     field, like fields.Binary does, but from raw bytes with a known mimetype:
@@ -96,19 +127,17 @@ def store_binary(record, field, data, mimetype, attachment=None, sha1=None, same
     if attachment is None:
         attachment = _binary_attachment(record, field)
     attachment = attachment.with_context(hscm_internal=INTERNAL)
+    stored_path = None
     if same_as and same_as.store_fname:  # in the filestore (not the database)
         sha1 = sha1 or same_as.checksum
-        attachment = attachment.with_context(hscm_stored=(data, same_as._full_path(same_as.store_fname)))
-    if sha1:
-        attachment = attachment.with_context(hscm_checksum=(data, sha1))
-    if writer:
-        attachment = attachment.with_context(hscm_file_writer=writer)
+        stored_path = same_as._full_path(same_as.store_fname)
     values = {"raw": data, "mimetype": mimetype}
-    if attachment:
-        attachment.write(values)
-    else:
-        attachment = attachment.create(dict(values, name=field, res_model=record._name, res_field=field,
-                                            res_id=record.id, type="binary"))
+    with known_content(data, sha1, stored_path, writer):
+        if attachment:
+            attachment.write(values)
+        else:
+            attachment = attachment.create(dict(values, name=field, res_model=record._name, res_field=field,
+                                                res_id=record.id, type="binary"))
     attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
     record.invalidate_recordset([field])
     return attachment

@@ -7,7 +7,7 @@ from odoo.tools.translate import LazyTranslate
 
 from ..tools import background_writer
 from ..tools.background_writer import BackgroundFileWriter
-from .hscm_dossier import INTERNAL, user_error
+from .hscm_dossier import INTERNAL, KNOWN_CONTENT, user_error
 
 _lt = LazyTranslate(__name__)
 _logger = logging.getLogger(__name__)
@@ -35,9 +35,9 @@ class IrAttachment(models.Model):
         # A signed file is stored twice (the dossier's current file and the
         # step's evidence, one file in the filestore): its SHA-1 is computed
         # once by store_binary and handed over with the very bytes object.
-        known = self.env.context.get("hscm_checksum")
-        if known and known[0] is bin_data:
-            return known[1]
+        known = KNOWN_CONTENT.get()
+        if known and known.sha1 and known.data is bin_data:
+            return known.sha1
         return super()._compute_checksum(bin_data)
 
     @api.model
@@ -47,8 +47,8 @@ class IrAttachment(models.Model):
         # signed file kept as the step's evidence, a submitted file as its
         # version) holds what the file holds: reading 5 MB back to compare
         # took 13 ms of each approval.
-        stored = self.env.context.get("hscm_stored")
-        if stored and stored[0] is bin_data and stored[1] == filepath:
+        known = KNOWN_CONTENT.get()
+        if known and known.data is bin_data and known.stored_path == filepath:
             return True
         # Otherwise in 1 MiB blocks instead of 1 KiB ones: ~7 ms less for 5 MB.
         view = memoryview(bin_data)
@@ -80,7 +80,8 @@ class IrAttachment(models.Model):
         # files elsewhere), are left to Odoo.
         if self.env.context.get("hscm_internal") is not INTERNAL or self._storage() != "file":
             return super()._file_write(bin_value, checksum)
-        writer = self.env.context.get("hscm_file_writer")
+        known = KNOWN_CONTENT.get()
+        writer = known.writer if known and known.data is bin_value else None
         writer = writer if isinstance(writer, BackgroundFileWriter) else None
         try:
             new_folder = not os.path.isdir(self._full_path(checksum[:2]))  # Odoo's layout: <sha[:2]>/<sha>

@@ -1,9 +1,11 @@
 import base64
 import errno
+import gc
 import hashlib
 import json
 import os
 import socket
+import sys
 import threading
 import time
 from datetime import datetime
@@ -19,7 +21,7 @@ from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..models import ir_attachment as ir_attachment_module
-from ..models.hscm_dossier import INTERNAL, read_binary, store_binary
+from ..models.hscm_dossier import INTERNAL, known_content, read_binary, store_binary
 from ..tools import background_writer, org_ca, pades
 from .common import PASSWORD, HscmFlowCase
 from .doubles.csc_server import CscCredential, CscTestServer
@@ -125,10 +127,29 @@ class TestSignatures(SigningCase, TransactionCase):
         path = current._full_path(current.store_fname)
         copy = bytes(bytearray(read_binary(plan, "file")))
         with patch.object(ir_attachment_module, "open", counting_open, create=True):
-            self.assertTrue(Attachment.with_context(hscm_stored=(read_binary(plan, "file"), path))
-                            ._same_content(copy, path))
+            with known_content(read_binary(plan, "file"), stored_path=path):
+                self.assertTrue(Attachment._same_content(copy, path))
         self.assertEqual(reads, [path])
         self.assertFalse(Attachment._same_content(copy + b"x", path))
+
+    def test_stored_bytes_do_not_outlive_the_call(self):
+        """store_binary keeps no reference to the bytes it stored (in an
+        environment's context they lived until the next garbage collection:
+        a batch grew by one signed file per dossier)."""
+        plan = self.submitted_plan()
+        data = read_binary(plan, "file") + b"\n% a copy\n"
+        sha1 = hashlib.sha1(data).hexdigest()
+        gc.disable()
+        try:
+            before = sys.getrefcount(data)
+            with background_writer.BackgroundFileWriter() as writer:
+                stored = store_binary(plan, "file", data, "application/pdf", sha1=sha1, writer=writer)
+                store_binary(plan.version_ids.sudo(), "file", data, "application/pdf",  # system record
+                             sha1=sha1, same_as=stored.sudo(), writer=writer)  # the same stored file
+            self.assertEqual(sys.getrefcount(data), before)
+        finally:
+            gc.enable()
+        self.assertEqual(read_binary(plan.version_ids, "file"), data)
 
     def test_a_batch_writes_its_signed_files_in_another_thread(self):
         """Each signed file is written by the batch's writer thread (once,
