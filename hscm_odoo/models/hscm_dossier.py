@@ -957,21 +957,24 @@ class HscmDossier(models.Model):
                 for dossier in self}
 
     def _do_approve(self, comment=None, signer=None):
-        """Approve the pending step of every dossier of the batch: sign (one
-        file in memory at a time), then the bookkeeping in batches: the steps
-        in one write, the activities closed and opened together, one audit
-        insert, one verification trigger. A dossier whose last step this is
+        """Approve the pending step of every dossier of the batch: sign (a
+        few files in memory at a time; a batch in the signing process while
+        this worker goes on) and the bookkeeping in batches: the steps in one
+        write, the activities closed and opened together, one audit insert,
+        one verification trigger. A dossier whose last step this is
         and whose policy asks for it is then sealed by its school."""
         now = fields.Datetime.now()
         seal_signers = self._seal_signers()  # refuses before anything is signed when a seal is missing
         steps = self._pending_steps()
-        signatures = self._sign_steps(steps, signer=signer)
-        decided = self.env["hscm.dossier.approval"].union(*steps.values())
-        decided.sudo().with_context(hscm_internal=INTERNAL).write({  # system rows, deciders checked
-            "state": "approved", "decided_by_id": self.env.uid, "decided_on": now, "comment": comment or False,
-        })
-        self._close_activities(feedback=comment or self.env._("Approved"))
-        next_steps = self._activate_next_steps()
+        # a batch is signed by the signing process while the steps and activities are written
+        with self._signing(steps, signer=signer) as finish_signing:
+            decided = self.env["hscm.dossier.approval"].union(*steps.values())
+            decided.sudo().with_context(hscm_internal=INTERNAL).write({  # system rows, deciders checked
+                "state": "approved", "decided_by_id": self.env.uid, "decided_on": now, "comment": comment or False,
+            })
+            self._close_activities(feedback=comment or self.env._("Approved"))
+            next_steps = self._activate_next_steps()
+            signatures = finish_signing()
         finals = self.filtered(lambda d: not next_steps[d.id])
         seals = finals._apply_seals(seal_signers, now)
         # Sudoed: the approver decides; the record is not theirs to write.

@@ -9,6 +9,8 @@ with what the product recorded (see tools/pades_verify.py).
 """
 
 import base64
+import collections
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -21,7 +23,7 @@ from odoo.exceptions import AccessDenied, UserError
 from odoo.http import request
 from odoo.tools.translate import LazyTranslate
 
-from ..tools import pades_verify, school_calendar, signing_methods
+from ..tools import pades_verify, school_calendar, signing_methods, signing_process
 from ..tools.background_writer import BackgroundFileWriter, FileWriteError
 from ..tools.bilingual import bilingual
 from ..tools.pades import PadesError, StampText
@@ -65,6 +67,12 @@ IDENTITY_WINDOW = 10 * 60  # seconds, as Odoo's own check_identity
 
 # One thread that hashes the file being signed while the approval thread signs it
 HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hscm-hash")
+# From this many files, a batch signed with a PKCS#12 key is signed by the worker's signing process
+# (tools/signing_process.py) while the worker does the approval's other work: its start (~1 s, once
+# per worker) is then worth it
+PROCESS_BATCH_MIN = 4
+# Files the signing process may sign ahead of the worker (their updates wait in its pipe)
+SIGN_AHEAD = 16
 
 
 def _digests_of(data):
@@ -86,6 +94,15 @@ class _BatchSigner:
     def sign(self, dossier, step, pdf, stamp, field_name, timestamper, prefix_sha256=None):
         return self.method.sign(pdf, field_name=field_name, stamp=stamp, timestamper=timestamper,
                                 prefix_sha256=prefix_sha256)
+
+    def process_batch(self, count):
+        """The worker's signing process, holding this signer's key, for a
+        batch of ``count`` files; None: sign in the worker (a small batch, a
+        key that is not a PKCS#12, or the process is busy or cannot start)."""
+        key = getattr(self.method, "pades_signer", None)
+        if count < PROCESS_BATCH_MIN or key is None:
+            return None
+        return signing_process.get_signing_process().batch(key)
 
 
 class _DeviceSignature:
@@ -235,11 +252,16 @@ class HscmDossier(models.Model):
                          signed_at=f"Ngày ký: {local:%d/%m/%Y %H:%M}", extra_lines=[f"Số: {self.name}"],
                          qr_url=self._verify_url())
 
-    def _sign_steps(self, steps, signer=None):
+    @contextlib.contextmanager
+    def _signing(self, steps, signer=None):
         """Sign each dossier's file for its step in ``steps`` (``{dossier id:
         step}``) with ``signer``, or record an approval with the account where
-        no signature is needed. One file is in memory at a time. Returns the
-        audit details of each signature, ``{dossier id: dict}``."""
+        no signature is needed. Yields a callable that finishes the work and
+        returns the audit details of each signature, ``{dossier id: dict}``:
+        in between, the caller does the approval's other work while a batch
+        is signed by the signing process (see tools/signing_process.py); a
+        smaller batch is signed before. A few files are in memory at a time,
+        whatever the batch's size."""
         to_sign = self.browse()
         if signer:
             wanted = signer.dossier_ids
@@ -249,27 +271,96 @@ class HscmDossier(models.Model):
         Step.union(*(steps[d.id] for d in self - to_sign)).sudo().with_context(  # system rows
             hscm_internal=INTERNAL).write({"signature_method": "account"})
         if not to_sign:
-            return {}
+            yield dict
+            return
         to_sign._ensure_verify_token()
         files = binary_attachments(to_sign, "file")
         timestamper = self._timestamper()
+        batch = None
+        if (hasattr(signer, "process_batch") and (timestamper is None or hasattr(timestamper, "url"))
+                and all(files.get(d.id) and files[d.id].store_fname for d in to_sign)):
+            batch = signer.process_batch(len(to_sign))
+        if batch is None:  # signed first, so that a refusal comes before anything is written
+            signatures = to_sign._sign_in_worker(steps, signer, files, timestamper)
+            yield lambda: signatures
+            return
+        # what the caller writes meanwhile is undone if a signature fails, even if the caller's
+        # transaction goes on (the first files are submitted first: most refusals come before that)
+        with batch, self.env.cr.savepoint():
+            waiting = collections.deque()
+            remaining = iter(to_sign)
+
+            def submit_next():
+                dossier = next(remaining, None)
+                if dossier is not None:
+                    step = steps[dossier.id]
+                    attachment = files[dossier.id]
+                    with dossier._signing_errors():
+                        signing_methods.check_certificate(signer.method.certificate())  # as Pkcs12Method.sign
+                        batch.submit(path=attachment._full_path(attachment.store_fname),
+                                     field_name=dossier._signature_field(step), stamp=dossier._stamp_for(step),
+                                     timestamper=timestamper)
+                    waiting.append(dossier)
+
+            def finish():
+                signatures = {}
+                with to_sign._signed_files_writer() as writer:
+                    while waiting:
+                        dossier = waiting.popleft()
+                        with dossier._signing_errors():
+                            update = batch.result()
+                        submit_next()
+                        step = steps[dossier.id]
+                        signatures[dossier.id] = dossier._store_update(
+                            step, signer.credential, dossier._signature_field(step), update, files[dossier.id],
+                            writer)
+                return signatures
+
+            for _i in range(SIGN_AHEAD):
+                submit_next()
+            yield finish
+        self.env.ref("hscm_odoo.ir_cron_hscm_verify_signatures")._trigger()
+
+    def _sign_in_worker(self, steps, signer, files, timestamper):
+        """Sign these dossiers' files one after the other in this worker
+        (see :meth:`_signing`); returns the audit details."""
         no_attachment = self.env["ir.attachment"].sudo()  # the field storage, as binary_attachments
         signatures = {}
-        # each signed file is written by a thread while the next one is signed; all are on disk when the
-        # writer closes, before anything reads them or commits
-        try:
-            with BackgroundFileWriter(temporary_dir=self.env["ir.attachment"]._hscm_temporary_dir()) as writer:
-                for dossier in to_sign:
-                    step = steps[dossier.id]
-                    signatures[dossier.id] = dossier._sign_file(
-                        step, signer, dossier._stamp_for(step), files.get(dossier.id, no_attachment), timestamper,
-                        writer=writer)
-        except FileWriteError:
-            _logger.exception("the signed files of %s could not be stored", to_sign.mapped("name"))
-            raise user_error(_lt("The signed file could not be stored (the server's disk refused it): "
-                                 "nothing was approved. Try again, or tell the administrator.")) from None
+        # each signed file is written by a thread while the next one is signed
+        with self._signed_files_writer() as writer:
+            for dossier in self:
+                step = steps[dossier.id]
+                signatures[dossier.id] = dossier._sign_file(
+                    step, signer, dossier._stamp_for(step), files.get(dossier.id, no_attachment), timestamper,
+                    writer=writer)
         self.env.ref("hscm_odoo.ir_cron_hscm_verify_signatures")._trigger()
         return signatures
+
+    @contextlib.contextmanager
+    def _signed_files_writer(self):
+        """A writer for the signed files of these dossiers: they are all on
+        disk when it closes, before anything reads them or commits."""
+        try:
+            with BackgroundFileWriter(temporary_dir=self.env["ir.attachment"]._hscm_temporary_dir()) as writer:
+                yield writer
+        except FileWriteError:
+            _logger.exception("the signed files of %s could not be stored", self.mapped("name"))
+            raise user_error(_lt("The signed file could not be stored (the server's disk refused it): "
+                                 "nothing was approved. Try again, or tell the administrator.")) from None
+
+    def _signature_field(self, step):
+        """The name of the signature field of ``step`` in this dossier's file."""
+        return f"HSCM_v{len(self.version_ids)}_s{step.sequence}_{step.id}"
+
+    @contextlib.contextmanager
+    def _signing_errors(self):
+        """A failure of the signing tools as the approver's bilingual message."""
+        try:
+            yield
+        except PadesError as error:
+            _logger.info("signing %s failed for %s: %s", self.name, self.env.user.login,
+                         getattr(error, "code", type(error).__name__))
+            raise signing_error(error) from None
 
     def _sign_file(self, step, signer, stamp, attachment, timestamper, writer=None):
         """Sign this dossier's current file (``attachment``) for ``step``;
@@ -279,17 +370,13 @@ class HscmDossier(models.Model):
         self.ensure_one()
         pdf = attachment.raw or b""
         attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
-        field_name = f"HSCM_v{len(self.version_ids)}_s{step.sequence}_{step.id}"
+        field_name = self._signature_field(step)
         # hashlib releases the GIL: the unsigned file is hashed by another core while pyHanko signs
         digests = HASHER.submit(_digests_of, pdf)
-        try:
+        with self._signing_errors():
             # the document digest goes on from the unsigned file's SHA-256 (the other core's work)
             signed = signer.sign(self, step, pdf, stamp, field_name, timestamper,
                                  prefix_sha256=lambda: digests.result()[0].copy())
-        except PadesError as error:
-            _logger.info("signing %s failed for %s: %s", self.name, self.env.user.login,
-                         getattr(error, "code", type(error).__name__))
-            raise signing_error(error) from None
         if not signed.startswith(pdf):
             raise user_error(_lt("Signing did not keep the earlier signatures: nothing was saved."))
         # the digests of the signed file: those of its unsigned prefix, then its tail
@@ -297,9 +384,29 @@ class HscmDossier(models.Model):
         tail = memoryview(signed)[len(pdf):]
         sha256.update(tail)
         sha1.update(tail)
-        sha256, sha1 = sha256.hexdigest(), sha1.hexdigest()
         del pdf, tail
-        credential = signer.credential
+        return self._store_signed(step, signer.credential, field_name, signed, sha256.hexdigest(), sha1.hexdigest(),
+                                  attachment, writer)
+
+    def _store_update(self, step, credential, field_name, update, attachment, writer):
+        """Store this dossier's file signed by the signing process: its
+        current file (``attachment``) followed by the ``update``."""
+        self.ensure_one()
+        pdf = attachment.raw or b""
+        attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
+        # the process signed the file it read: the one Odoo recorded (SHA-1), and as long as this one
+        if (update.input_sha1, update.input_size) != (attachment.checksum, len(pdf)):
+            _logger.warning("the stored file of %s is not the one recorded (%s)", self.name, attachment.store_fname)
+            raise user_error(_lt("The stored file of %(ref)s is not the one recorded: nothing was signed. "
+                                 "Tell the administrator.", ref=self.name))
+        signed = pdf + update.tail
+        del pdf
+        return self._store_signed(step, credential, field_name, signed, update.sha256, update.sha1, attachment,
+                                  writer)
+
+    def _store_signed(self, step, credential, field_name, signed, sha256, sha1, attachment, writer=None):
+        """The signed file (with its digests, hex) becomes this dossier's
+        current file and ``step``'s evidence; returns the audit details."""
         stored = store_binary(self, "file", signed, "application/pdf", attachment=attachment, sha1=sha1,
                               writer=writer)
         # Sudoed: the approver signs; the record is not theirs to write (as in _do_approve)
@@ -405,7 +512,7 @@ class HscmDossier(models.Model):
         self._ensure_verify_token()
         step = self._current_steps().filtered(lambda s: s.state == "pending")[:1]
         pdf = read_binary(self, "file")
-        field_name = f"HSCM_v{len(self.version_ids)}_s{step.sequence}_{step.id}"
+        field_name = self._signature_field(step)
         try:
             prepared = signing_methods.prepare_deferred(
                 pdf, base64.b64decode(credential.certificate), [], field_name=field_name,

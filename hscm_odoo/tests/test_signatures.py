@@ -20,9 +20,10 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..models import hscm_dossier_signing
 from ..models import ir_attachment as ir_attachment_module
 from ..models.hscm_dossier import INTERNAL, known_content, read_binary, store_binary
-from ..tools import background_writer, org_ca, pades
+from ..tools import background_writer, org_ca, pades, signing_process
 from .common import PASSWORD, HscmFlowCase
 from .doubles.csc_server import CscCredential, CscTestServer
 from .doubles.softhsm import SoftHsmToken
@@ -181,6 +182,100 @@ class TestSignatures(SigningCase, TransactionCase):
             self.assertEqual(step.signed_sha256, plan.file_sha256)
             self.assertEqual(read_binary(step, "signed_file"), data)
         self.assertEqual(plans[0].verify_signatures()["verdict"], "valid")
+
+    def plans(self, count, first=1):
+        return self.env["hscm.dossier"].union(*(self.submitted_plan(lesson=n) for n in range(first, first + count)))
+
+    def test_a_batch_is_signed_by_the_signing_process(self):
+        """From PROCESS_BATCH_MIN files, the signing process signs them while
+        the worker writes the steps: the same signatures, files and digests
+        as in the worker; a smaller batch is signed in the worker."""
+        process = signing_process.get_signing_process()
+        small = self.plans(hscm_dossier_signing.PROCESS_BATCH_MIN - 1)
+        before = process.signed
+        self.approve(small, self.head)
+        self.assertEqual(process.signed, before, "a small batch is signed in the worker")
+        plans = self.plans(hscm_dossier_signing.PROCESS_BATCH_MIN + 1, first=len(small) + 1)
+        originals = {plan: read_binary(plan, "file") for plan in plans}
+        self.approve(plans, self.head)
+        self.assertEqual(process.signed, before + len(plans))
+        self.assertTrue(process.child_pid, "the process stays for the next batch")
+        Attachment = self.env["ir.attachment"].sudo()
+        for plan in plans:
+            current = Attachment.search([("res_model", "=", plan._name), ("res_id", "=", plan.id),
+                                         ("res_field", "=", "file")])
+            with open(current._full_path(current.store_fname), "rb") as stored:
+                data = stored.read()
+            self.assertTrue(data.startswith(originals[plan]) and len(data) > len(originals[plan]))
+            self.assertEqual((hashlib.sha256(data).hexdigest(), hashlib.sha1(data).hexdigest(), len(data)),
+                             (plan.file_sha256, current.checksum, plan.file_size))
+            step = plan.approval_ids.filtered(lambda s: s.state == "approved")
+            self.assertEqual((step.signed_sha256, step.signer_cert_sha256),
+                             (plan.file_sha256, self.credentials[self.head].cert_sha256))
+            self.assertEqual(read_binary(step, "signed_file"), data)
+            self.assertEqual(plan._current_steps().filtered(lambda s: s.state == "pending").expected_user_id,
+                             self.vp)
+        for plan in plans | small:
+            self.assertEqual(plan.verify_signatures()["verdict"], "valid")
+        # the next approver's batch: the process now holds the other key
+        self.approve(plans, self.vp)
+        self.assertEqual(set(plans.mapped("state")), {"approved"})
+        summary = pades.signature_summary(read_binary(plans[0], "file"))
+        self.assertEqual([s["signer_sha256"] for s in summary],
+                         [self.credentials[u].cert_sha256 for u in (self.head, self.vp)])
+        self.assertEqual(plans[0].verify_signatures()["verdict"], "valid")
+
+    def test_a_batch_whose_signature_fails_writes_nothing(self):
+        """A failure in the signing process after the worker wrote the steps
+        undoes them, even in a transaction that goes on."""
+        plans = self.plans(hscm_dossier_signing.PROCESS_BATCH_MIN)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.env["ir.config_parameter"].set_param("hscm_odoo.tsa_url",
+                                                      "http://127.0.0.1:%d/tsa" % probe.getsockname()[1])
+        before = {plan: (plan.state, plan.file_sha256, plan.activity_ids.user_id) for plan in plans}
+        signed = signing_process.get_signing_process().signed
+        # not assertRaises: Odoo's rolls back to a savepoint of its own
+        try:
+            self.approve(plans, self.head)
+        except UserError as error:
+            caught = error
+        else:
+            self.fail("approved without the timestamp authority")
+        self.assertIn("timestamp authority cannot be reached", str(caught))
+        self.assertEqual(signing_process.get_signing_process().signed, signed)
+        for plan in plans:
+            self.assertEqual((plan.state, plan.file_sha256, plan.activity_ids.user_id), before[plan])
+            self.assertEqual(plan._current_steps()[:1].state, "pending")
+            self.assertFalse(plan.approval_ids.filtered("signed_sha256"))
+
+    def test_a_changed_stored_file_is_not_signed(self):
+        """The signing process reads the file from the filestore: a file
+        changed there since Odoo recorded it is refused, nothing written."""
+        plans = self.plans(hscm_dossier_signing.PROCESS_BATCH_MIN)
+        Attachment = self.env["ir.attachment"].sudo()
+        current = Attachment.search([("res_model", "=", plans._name), ("res_id", "=", plans[-1].id),
+                                     ("res_field", "=", "file")])
+        path = current._full_path(current.store_fname)
+        with open(path, "rb") as stored:
+            original = stored.read()
+        try:
+            with open(path, "wb") as stored:
+                stored.write(original.replace(b"%%EOF", b"%%EOF\n% changed", 1))
+            with self.assertRaises(UserError) as caught, \
+                    self.assertLogs("odoo.addons.hscm_odoo.models.hscm_dossier_signing", "WARNING"):
+                self.approve(plans, self.head)
+        finally:
+            with open(path, "wb") as stored:
+                stored.write(original)
+        self.assertIn("is not the one recorded", str(caught.exception))
+        self.assertIn("không phải tệp đã ghi nhận", str(caught.exception))
+        self.assertIn(plans[-1].name, str(caught.exception))
+        for plan in plans:
+            self.assertEqual(plan._current_steps()[:1].state, "pending")
+            self.assertFalse(plan.approval_ids.filtered("signed_sha256"))
+        self.approve(plans, self.head)
+        self.assertEqual(plans[-1].verify_signatures()["verdict"], "valid")
 
     def test_a_signed_file_the_disk_refuses_approves_nothing(self):
         plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2)

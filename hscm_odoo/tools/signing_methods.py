@@ -224,6 +224,11 @@ class Pkcs12Method(SigningMethod):
             code = "wrong_secret" if isinstance(e.__cause__, ValueError) else "bad_certificate"
             raise SigningError(code, str(e)) from e
 
+    @property
+    def pades_signer(self) -> pades.CachedKeySigner:
+        """The loaded key and certificates (for :mod:`signing_process`)."""
+        return self._signer
+
     def certificate(self) -> bytes:
         return _der(self._signer.signing_cert)
 
