@@ -491,6 +491,9 @@ def _child_main(argv):
     memory_limit, cpu_seconds, region_fd, region_size = (int(a) for a in argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)  # the CPU limit kills, even if inherited ignored
+    # ... and even if inherited blocked: an Odoo prefork worker blocks SIGXCPU in the thread that
+    # serves requests, and a child keeps its parent's signal mask across exec
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGXCPU})
     set_limit(resource, resource.RLIMIT_CORE, 0)
     set_limit(resource, resource.RLIMIT_FSIZE, 0)
     if memory_limit > 0:

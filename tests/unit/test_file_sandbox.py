@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import shutil
+import signal
 import threading
 import time
 import zlib
@@ -166,6 +167,28 @@ def test_the_cpu_limit_stops_a_runaway_child():
         assert instance.check(CLEAN, "a.pdf").ok
     finally:
         instance.close()
+
+
+def test_the_cpu_limit_stops_a_child_started_with_sigxcpu_blocked():
+    """An Odoo prefork worker serves requests in a thread that blocks
+    SIGXCPU, and a child keeps that signal mask: the child unblocks it."""
+    result = {}
+
+    def check_from_a_blocking_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGXCPU})
+        instance = SandboxedChecker(cpu_seconds=1, timeout=10, _test_hooks=True)
+        try:
+            started = time.monotonic()
+            result["code"] = instance.check(CLEAN, "a.pdf", _test_hook="spin").code
+            result["seconds"] = time.monotonic() - started
+        finally:
+            instance.close()
+
+    thread = threading.Thread(target=check_from_a_blocking_thread)
+    thread.start()
+    thread.join()
+    assert result["code"] == "crashed"  # SIGXCPU, well before the 10 s timeout
+    assert result["seconds"] < 8
 
 
 def _idle_address_space():
