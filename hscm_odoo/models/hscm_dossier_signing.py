@@ -284,22 +284,23 @@ class HscmDossier(models.Model):
             signatures = to_sign._sign_in_worker(steps, signer, files, timestamper)
             yield lambda: signatures
             return
-        # what the caller writes meanwhile is undone if a signature fails, even if the caller's
+        # the rows the caller writes meanwhile are undone if a signature fails, even if the caller's
         # transaction goes on (the first files are submitted first: most refusals come before that)
         with batch, self.env.cr.savepoint():
+            with to_sign[:1]._signing_errors():
+                signing_methods.check_certificate(signer.method.certificate())  # as Pkcs12Method.sign
             waiting = collections.deque()
             remaining = iter(to_sign)
+            finished = []
 
             def submit_next():
                 dossier = next(remaining, None)
                 if dossier is not None:
                     step = steps[dossier.id]
                     attachment = files[dossier.id]
-                    with dossier._signing_errors():
-                        signing_methods.check_certificate(signer.method.certificate())  # as Pkcs12Method.sign
-                        batch.submit(path=attachment._full_path(attachment.store_fname),
-                                     field_name=dossier._signature_field(step), stamp=dossier._stamp_for(step),
-                                     timestamper=timestamper)
+                    batch.submit(path=attachment._full_path(attachment.store_fname),
+                                 field_name=dossier._signature_field(step), stamp=dossier._stamp_for(step),
+                                 timestamper=timestamper)
                     waiting.append(dossier)
 
             def finish():
@@ -309,16 +310,20 @@ class HscmDossier(models.Model):
                         dossier = waiting.popleft()
                         with dossier._signing_errors():
                             update = batch.result()
-                        submit_next()
+                            submit_next()
                         step = steps[dossier.id]
                         signatures[dossier.id] = dossier._store_update(
                             step, signer.credential, dossier._signature_field(step), update, files[dossier.id],
                             writer)
+                finished.append(True)
                 return signatures
 
-            for _i in range(SIGN_AHEAD):
-                submit_next()
+            with to_sign[:1]._signing_errors():
+                for _i in range(SIGN_AHEAD):
+                    submit_next()
             yield finish
+            if not finished:  # the caller's steps would be approved without their signatures
+                raise RuntimeError("_signing: the signatures were not finished")
         self.env.ref("hscm_odoo.ir_cron_hscm_verify_signatures")._trigger()
 
     def _sign_in_worker(self, steps, signer, files, timestamper):
@@ -394,7 +399,10 @@ class HscmDossier(models.Model):
         self.ensure_one()
         pdf = attachment.raw or b""
         attachment.invalidate_recordset(BINARY_CACHE_FIELDS)
-        # the process signed the file it read: the one Odoo recorded (SHA-1), and as long as this one
+        # the process signed the file it read: the one Odoo recorded (SHA-1), and as long as this one.
+        # Read twice, the file is compared once: a stored file is never rewritten (its name is its
+        # SHA-1), and the verification that follows every signature compares the whole signed file
+        # with the digests recorded here.
         if (update.input_sha1, update.input_size) != (attachment.checksum, len(pdf)):
             _logger.warning("the stored file of %s is not the one recorded (%s)", self.name, attachment.store_fname)
             raise user_error(_lt("The stored file of %(ref)s is not the one recorded: nothing was signed. "

@@ -234,16 +234,23 @@ class TestSignatures(SigningCase, TransactionCase):
             self.env["ir.config_parameter"].set_param("hscm_odoo.tsa_url",
                                                       "http://127.0.0.1:%d/tsa" % probe.getsockname()[1])
         before = {plan: (plan.state, plan.file_sha256, plan.activity_ids.user_id) for plan in plans}
-        signed = signing_process.get_signing_process().signed
+        answers = []
+        real_result = signing_process.SigningBatch.result
+
+        def result(batch):
+            answers.append(batch)
+            return real_result(batch)
+
         # not assertRaises: Odoo's rolls back to a savepoint of its own
-        try:
-            self.approve(plans, self.head)
-        except UserError as error:
-            caught = error
-        else:
-            self.fail("approved without the timestamp authority")
+        with patch.object(signing_process.SigningBatch, "result", result):
+            try:
+                self.approve(plans, self.head)
+            except UserError as error:
+                caught = error
+            else:
+                self.fail("approved without the timestamp authority")
         self.assertIn("timestamp authority cannot be reached", str(caught))
-        self.assertEqual(signing_process.get_signing_process().signed, signed)
+        self.assertEqual(len(answers), 1, "the signing process refused the first file, after the steps were written")
         for plan in plans:
             self.assertEqual((plan.state, plan.file_sha256, plan.activity_ids.user_id), before[plan])
             self.assertEqual(plan._current_steps()[:1].state, "pending")
@@ -278,22 +285,26 @@ class TestSignatures(SigningCase, TransactionCase):
         self.assertEqual(plans[-1].verify_signatures()["verdict"], "valid")
 
     def test_a_signed_file_the_disk_refuses_approves_nothing(self):
-        plans = self.submitted_plan(lesson=1) | self.submitted_plan(lesson=2)
-        before = {plan: (plan.state, plan.file_sha256) for plan in plans}
-
         def refusing_write(path, data, temporary_dir):
             raise OSError(errno.ENOSPC, "No space left on device", path)
 
-        with patch.object(background_writer, "write_file", refusing_write), \
-                mute_logger("odoo.addons.hscm_odoo.models.hscm_dossier_signing"), \
-                self.assertRaises(UserError) as caught:
-            self.approve(plans, self.head)
-        self.assertIn("could not be stored", str(caught.exception))
-        self.assertIn("Không lưu được tệp đã ký", str(caught.exception))
-        for plan in plans:
-            self.assertEqual((plan.state, plan.file_sha256), before[plan])
-            self.assertEqual(plan._current_steps()[:1].state, "pending")
-            self.assertFalse(plan.approval_ids.filtered("signed_sha256"))
+        process = signing_process.get_signing_process()
+        # signed in the worker, then by the signing process
+        for count, first, by_process in ((2, 1, False), (hscm_dossier_signing.PROCESS_BATCH_MIN, 3, True)):
+            plans = self.plans(count, first=first)
+            before = {plan: (plan.state, plan.file_sha256) for plan in plans}
+            signed = process.signed
+            with patch.object(background_writer, "write_file", refusing_write), \
+                    mute_logger("odoo.addons.hscm_odoo.models.hscm_dossier_signing"), \
+                    self.assertRaises(UserError) as caught:
+                self.approve(plans, self.head)
+            self.assertEqual(process.signed > signed, by_process)
+            self.assertIn("could not be stored", str(caught.exception))
+            self.assertIn("Không lưu được tệp đã ký", str(caught.exception))
+            for plan in plans:
+                self.assertEqual((plan.state, plan.file_sha256), before[plan])
+                self.assertEqual(plan._current_steps()[:1].state, "pending")
+                self.assertFalse(plan.approval_ids.filtered("signed_sha256"))
 
     def test_an_unreachable_timestamp_authority_signs_nothing(self):
         """A TSA that does not answer is not a disk that refuses a file: its

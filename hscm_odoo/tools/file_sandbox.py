@@ -250,17 +250,7 @@ class SandboxedChecker:
             write_all(fd, data, deadline)
 
     def _receive(self, deadline):
-        fd = self._proc.stdout.fileno()
-        (length,) = LENGTH.unpack(read_exact(fd, LENGTH.size, deadline))
-        if length > _MAX_MESSAGE:
-            raise ChildGone("oversized answer")
-        try:
-            reply = json.loads(read_exact(fd, length, deadline))
-        except ValueError as exc:
-            raise ChildGone("garbled answer") from exc
-        if not isinstance(reply, dict):
-            raise ChildGone("garbled answer")
-        return reply
+        return receive_message(self._proc.stdout.fileno(), deadline, _MAX_MESSAGE)
 
     # -- child management ----------------------------------------------------
     def _ensure_child(self):
@@ -402,6 +392,31 @@ def let_go(proc, forked=False):
         proc.returncode = 0
 
 
+def receive_message(fd, deadline, max_size):
+    """One length-prefixed JSON object from ``fd``."""
+    (length,) = LENGTH.unpack(read_exact(fd, LENGTH.size, deadline))
+    if length > max_size:
+        raise ChildGone("oversized answer")
+    try:
+        message = json.loads(read_exact(fd, length, deadline))
+    except ValueError as exc:
+        raise ChildGone("garbled answer") from exc
+    if not isinstance(message, dict):
+        raise ChildGone("garbled answer")
+    return message
+
+
+def private_stdout():
+    """In a child: a private copy of stdout for the answers, stdout itself
+    sent to /dev/null, so that a stray print() cannot garble them."""
+    reply_fd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    return reply_fd
+
+
 def make_region(name, size):
     """A shared-memory region of ``size`` bytes to pass to a child: ``(mmap,
     fd)``, or None when the system has none (the pipe will do)."""
@@ -468,9 +483,10 @@ def read_exact(fd, length, deadline):
     while length > 0:
         if poller is not None:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimedOut()
-            if not poller.poll(max(1, int(remaining * 1000))):
+            # what is there already is read even past the deadline
+            if not poller.poll(max(1, int(remaining * 1000)) if remaining > 0 else 0):
+                if remaining <= 0:
+                    raise TimedOut()
                 continue
         chunk = os.read(fd, min(length, 1024 * 1024))
         if not chunk:
@@ -501,12 +517,7 @@ def _child_main(argv):
     _arm_cpu_limit(resource, cpu_seconds)
     logging.disable(logging.CRITICAL)  # nothing from pypdf reaches the worker's logs
     warnings.simplefilter("ignore")
-    # Answers go to a private copy of stdout; a stray print() cannot garble them.
-    reply_fd = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    reply_fd = private_stdout()
     keep_heap_warm()
     region = mmap.mmap(region_fd, region_size, prot=mmap.PROT_READ) if region_fd >= 0 else None
     hooks = os.environ.get(_TEST_HOOKS_ENV) == "1"

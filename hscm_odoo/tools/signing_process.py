@@ -13,7 +13,7 @@ What crosses between the two:
 
 * once per batch, the signer's key (PKCS#8 DER, already decrypted and checked
   by the worker, so the child loads it without the RSA check) and its
-  certificates; the child forgets them when the batch ends;
+  certificates; the child drops every reference to them when the batch ends;
 * per file, a small JSON header (the file's path in the filestore, which the
   child reads itself, or else the bytes after the header; field name, stamp
   lines, page, timestamp authority) on the child's stdin; back, a JSON header
@@ -22,12 +22,16 @@ What crosses between the two:
   incremental update alone on its stdout.
 
 Several files may be submitted ahead: the child signs them one after the
-other while the worker does other work, and each answer waits in the pipe
-until the worker takes it. The signed file is the input followed by the
-update. Errors of the child come back as the exceptions the in-process path
-raises (:class:`pades.PadesError`, its subclasses and codes). A child that
-dies or does not answer in time is a :class:`pades.PadesError`; a new one
-starts with the next batch.
+other while the worker does other work. It never stops reading requests to
+write an answer (a thread of its own sends them, in order), so neither side
+can wait for the other whatever the pipes hold; the answers wait until the
+worker takes them. The signed file is the input followed by the update.
+Errors of the child come back as the exceptions the in-process path raises
+(:class:`pades.PadesError`, its subclasses and codes). A child that dies or
+does not answer in time (``SIGN_TIMEOUT`` from the moment the worker asks for
+an answer) is a :class:`pades.PadesError` ("stopped"); a new one starts with
+the next batch. A child is replaced after ``FILES_PER_CHILD`` files; one that
+cannot start is not tried again for ``RETRY_AFTER`` seconds.
 
 No Odoo import here; the child loads this folder as a package by path.
 """
@@ -37,10 +41,12 @@ from __future__ import annotations
 import atexit
 import base64
 import collections
+import gc
 import hashlib
 import json
 import logging
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -50,14 +56,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from . import pades
-from .file_sandbox import (LENGTH, ChildGone, TimedOut, enlarge_pipe, keep_heap_warm, let_go, read_exact, set_limit,
-                           stop_process, write_all)
+from .file_sandbox import (LENGTH, ChildGone, TimedOut, keep_heap_warm, let_go, private_stdout, read_exact, receive_message,
+                           set_limit, stop_process, write_all)
 
 _logger = logging.getLogger(__name__ if "hscm_odoo" in __name__ else "hscm_odoo.signing_process")
 
 START_TIMEOUT = 20.0  # a fresh interpreter importing pyHanko and preparing the stamp font
 SIGN_TIMEOUT = 60.0  # one signature, beyond the timestamp authority's own timeout
-_MAX_MESSAGE = 64 * 1024 * 1024
+FILES_PER_CHILD = 5000  # a fresh child now and then keeps its memory from fragmenting
+IDLE_EXIT = 600.0  # seconds without a request after which a child between batches exits (~100 MB less)
+RETRY_AFTER = 300.0  # seconds before starting a child again after one could not start
+_MAX_MESSAGE = 1024 * 1024
 _PACKAGE = "_hscm_signing_tools"
 
 # The child's program: this folder as a package (its relative imports work),
@@ -71,7 +80,7 @@ _BOOTSTRAP = (
     "package = importlib.util.module_from_spec(spec)\n"
     "sys.modules[spec.name] = package\n"
     "spec.loader.exec_module(package)\n"
-    f"importlib.import_module({_PACKAGE!r} + '.signing_process')._child_main()\n"
+    f"importlib.import_module({_PACKAGE!r} + '.signing_process')._child_main(float(sys.argv[2]))\n"
 )
 
 
@@ -94,11 +103,14 @@ class SigningProcess:
     per batch. Use :meth:`batch` (one batch at a time per process: a second
     caller gets ``None`` and signs in its own thread)."""
 
-    def __init__(self, start_timeout=START_TIMEOUT):
+    def __init__(self, start_timeout=START_TIMEOUT, idle_exit=IDLE_EXIT):
         self.start_timeout = float(start_timeout)
+        self.idle_exit = float(idle_exit)
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._proc = None
+        self._child_files = 0  # files signed by the current child
+        self._failed_at = None  # when a child last could not start
         self.restarts = 0  # children started so far (for tests and monitoring)
         self.signed = 0  # files signed by children so far
 
@@ -108,24 +120,46 @@ class SigningProcess:
         (the caller then signs in-process)."""
         if self._pid != os.getpid():
             self._forget_after_fork()
+        if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_AFTER:
+            return None
         if not self._lock.acquire(blocking=False):
             return None
+        batch = None
         try:
-            self._ensure_child()
-            self._request({"op": "key", **_key_message(signer)}, time.monotonic() + self.start_timeout)
-        except (ChildGone, TimedOut, OSError, pades.PadesError) as error:
-            _logger.info("the signing process is not available (%s): signing in the worker", error)
-            self._stop_child()
-            self._lock.release()
-            return None
-        return SigningBatch(self)
+            if self._proc is not None and self._child_files >= FILES_PER_CHILD:
+                self._stop_child()
+            for attempt in (1, 2):
+                running = self.child_pid is not None
+                try:
+                    self._ensure_child()
+                    self._request({"op": "key", **_key_message(signer)}, time.monotonic() + self.start_timeout)
+                    batch = SigningBatch(self)
+                    break
+                except (ChildGone, TimedOut, OSError) as error:
+                    self._stop_child()
+                    if attempt == 1 and running:
+                        continue  # a child idle for long exits: maybe just now
+                    _logger.info("the signing process is not available (%s): signing in the worker", error)
+                    self._failed_at = time.monotonic()
+                    break
+        except pades.PadesError as error:  # the child refused the key: it stays for the next batch
+            _logger.info("the signing process refused the key (%s): signing in the worker", error)
+        finally:
+            if batch is None:
+                self._lock.release()
+        return batch
 
-    def close(self):
+    def close(self, timeout=10.0):
+        """Stop the child (waiting ``timeout`` seconds for a batch to end)."""
         if self._pid != os.getpid():
             self._forget_after_fork()
             return
-        with self._lock:
+        locked = self._lock.acquire(timeout=timeout)
+        try:
             self._stop_child()
+        finally:
+            if locked:
+                self._lock.release()
 
     @property
     def child_pid(self):
@@ -134,6 +168,8 @@ class SigningProcess:
 
     # -- the pipe --------------------------------------------------------------
     def _send(self, message, payload=b"", deadline=None):
+        if self._proc is None:
+            raise ChildGone("no signing process")
         body = json.dumps(message).encode()
         fd = self._proc.stdin.fileno()
         write_all(fd, LENGTH.pack(len(body)) + body, deadline)
@@ -141,17 +177,9 @@ class SigningProcess:
             write_all(fd, payload, deadline)
 
     def _receive(self, deadline):
-        fd = self._proc.stdout.fileno()
-        (length,) = LENGTH.unpack(read_exact(fd, LENGTH.size, deadline))
-        if length > _MAX_MESSAGE:
-            raise ChildGone("oversized answer")
-        try:
-            reply = json.loads(read_exact(fd, length, deadline))
-        except ValueError as exc:
-            raise ChildGone("garbled answer") from exc
-        if not isinstance(reply, dict):
-            raise ChildGone("garbled answer")
-        return reply
+        if self._proc is None:
+            raise ChildGone("no signing process")
+        return receive_message(self._proc.stdout.fileno(), deadline, _MAX_MESSAGE)
 
     def _request(self, message, deadline):
         self._send(message, deadline=deadline)
@@ -166,15 +194,14 @@ class SigningProcess:
                          self._proc.pid, self._proc.returncode)
             self._stop_child()
         proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOTSTRAP, os.path.abspath(__file__)],
+            [sys.executable, "-c", _BOOTSTRAP, os.path.abspath(__file__), str(self.idle_exit)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            close_fds=True, start_new_session=True,
-            cwd=tempfile.gettempdir(),
+            close_fds=True, start_new_session=True, cwd=tempfile.gettempdir(),
         )
         self._proc = proc
+        self._child_files = 0
         self.restarts += 1
         try:
-            enlarge_pipe(proc.stdin.fileno())
             os.set_blocking(proc.stdin.fileno(), False)  # writes wait in poll(), with a deadline
             ready = self._receive(time.monotonic() + self.start_timeout)
             if ready.get("ready") != proc.pid:
@@ -182,6 +209,7 @@ class SigningProcess:
         except Exception:
             self._stop_child()
             raise
+        self._failed_at = None
 
     def _stop_child(self):
         proc, self._proc = self._proc, None
@@ -199,11 +227,11 @@ class SigningBatch:
     """The child, holding one signer's key, for one batch. :meth:`submit`
     files (several ahead: the child works through them in order while the
     worker does other things), then take their :meth:`result` in the same
-    order. A context manager: leaving it makes the child forget the key."""
+    order. A context manager: leaving it makes the child drop the key."""
 
     def __init__(self, process):
         self._process = process
-        self._pending = collections.deque()  # (size of the file when given as bytes, deadline), in order
+        self._pending = collections.deque()  # the timestamp authority's timeout of each file, in order
         self._open = True
 
     @property
@@ -215,30 +243,30 @@ class SigningBatch:
                stamp: pades.StampText | None, page: int = -1, timestamper=None):
         """Have the child sign the PDF at ``path`` (a file the child reads
         itself) or ``pdf`` (bytes, through the pipe). ``timestamper``: from
-        :func:`timestamps.http_timestamper`, or None. A few files may be
-        submitted ahead; each answer waits in the pipe until its result is
-        taken."""
+        :func:`timestamps.http_timestamper`, or None."""
         if not self._open:
             raise RuntimeError("the batch is closed")
         if (path is None) == (pdf is None):
             raise TypeError("give the file's path or its bytes")
         tsa = {"url": timestamper.url, "timeout": timestamper.timeout} if timestamper is not None else None
-        deadline = time.monotonic() + SIGN_TIMEOUT + (tsa["timeout"] if tsa else 0) * (1 + len(self._pending))
         message = {"op": "sign", "path": path, "size": len(pdf) if pdf is not None else None,
                    "field_name": field_name, "stamp": asdict(stamp) if stamp is not None else None,
                    "page": page, "tsa": tsa}
+        # the child reads the requests while it signs: a file ahead waits for one signature at most
+        deadline = time.monotonic() + SIGN_TIMEOUT + _tsa_timeout(self._pending)
         try:
             self._process._send(message, pdf or b"", deadline)
         except (ChildGone, TimedOut, OSError) as error:
             self._broken(error)
-        self._pending.append(deadline)
+        self._pending.append(tsa["timeout"] if tsa else 0)
 
     def result(self) -> SignedUpdate:
         """The update of the oldest file submitted; raises what the
         in-process signature would have raised."""
         if not self._pending:
             raise RuntimeError("nothing was submitted")
-        deadline = self._pending.popleft()
+        # counted from now: the worker may have been busy since it submitted the file
+        deadline = time.monotonic() + SIGN_TIMEOUT + self._pending.popleft()
         process = self._process
         try:
             reply = process._receive(deadline)
@@ -247,6 +275,7 @@ class SigningBatch:
             self._broken(error)
         _checked(reply)
         process.signed += 1
+        process._child_files += 1
         return SignedUpdate(tail, reply["input_size"], reply["input_sha1"], reply["sha256"], reply["sha1"])
 
     def _broken(self, error):
@@ -267,7 +296,7 @@ class SigningBatch:
             else:
                 process._request({"op": "forget"}, time.monotonic() + SIGN_TIMEOUT)
         except (ChildGone, TimedOut, OSError, pades.PadesError) as error:
-            _logger.info("the signing process did not forget its key (%s): stopped", error)
+            _logger.info("the signing process did not drop its key (%s): stopped", error)
             process._stop_child()
         finally:
             self._pending.clear()
@@ -278,6 +307,10 @@ class SigningBatch:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _tsa_timeout(pending):
+    return max(pending, default=0)
 
 
 def _key_message(signer):
@@ -333,7 +366,7 @@ def _after_fork_in_child():
 
 def _close_at_exit():
     if _process is not None and _process._pid == os.getpid():
-        _process.close()
+        _process.close(timeout=1.0)
 
 
 if hasattr(os, "register_at_fork"):
@@ -344,89 +377,121 @@ atexit.register(_close_at_exit)
 # ---------------------------------------------------------------------------
 # The child
 # ---------------------------------------------------------------------------
-def _child_main():
-    import resource
-    import signal
-    import warnings
-
+def _load_signer(request):
+    """The signer of a "key" request (its own function: no local of the
+    loop keeps the key once the signer is dropped)."""
     from asn1crypto import keys, x509
     from cryptography.hazmat.primitives import serialization
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+    der = base64.b64decode
+    registry = SimpleCertificateStore()
+    registry.register_multiple([x509.Certificate.load(der(c)) for c in request["others"]])
+    # the worker loaded and checked this key from its PKCS#12: no second RSA check
+    return pades.CachedKeySigner(
+        signing_cert=x509.Certificate.load(der(request["cert"])),
+        signing_key=keys.PrivateKeyInfo.load(der(request["key"])), cert_registry=registry,
+        pyca_key=serialization.load_der_private_key(der(request["key"]), None,
+                                                    unsafe_skip_rsa_key_validation=True))
+
+
+def _sign(request, pdf, signer, hasher, timestampers):
+    """Sign ``pdf`` for a "sign" request: the answer and the update."""
+    from .timestamps import http_timestamper
+
+    digests = hasher.submit(lambda data: (hashlib.sha256(data), hashlib.sha1(data)), pdf)
+    stamp = request.get("stamp")
+    tsa = request.get("tsa")
+    timestamper = None
+    if tsa:
+        key = (tsa["url"], tsa["timeout"])
+        timestamper = timestampers.get(key) or timestampers.setdefault(key, http_timestamper(*key))
+    signed = pades.sign_pdf(
+        pdf, signer, field_name=request["field_name"], stamp=pades.StampText(**stamp) if stamp else None,
+        page=request.get("page", -1), timestamper=timestamper, prefix_sha256=lambda: digests.result()[0].copy())
+    sha256, sha1 = digests.result()
+    input_sha1 = sha1.hexdigest()
+    tail = bytes(memoryview(signed)[len(pdf):])
+    sha256.update(tail)
+    sha1.update(tail)
+    return {"ok": True, "tail": len(tail), "input_size": len(pdf), "input_sha1": input_sha1,
+            "sha256": sha256.hexdigest(), "sha1": sha1.hexdigest()}, tail
+
+
+def _child_main(idle_exit):
+    import resource
+    import select
+    import signal
+    import warnings
+
     from .signing_methods import SigningError
-    from .timestamps import TimestampError, http_timestamper
+    from .timestamps import TimestampError
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_limit(resource, resource.RLIMIT_CORE, 0)  # no core file with a key in it
+    # no CPU limit inherited from an Odoo worker's request (its soft limit, with SIGXCPU blocked)
+    set_limit(resource, resource.RLIMIT_CPU, resource.RLIM_INFINITY)
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
-    reply_fd = os.dup(1)  # answers go to a private copy of stdout: a stray print() cannot garble them
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    reply_fd = private_stdout()
     keep_heap_warm()
-    enlarge_pipe(reply_fd)  # the answers of the files submitted ahead wait there, not in this process
     pades.prepare_stamp_font()
     hasher = ThreadPoolExecutor(max_workers=1)  # hashes the input while pyHanko parses it
-    signer = None
+    answers = queue.SimpleQueue()  # sent by a thread: this loop never waits for the worker to read
+
+    def send_answers():
+        while True:
+            data = answers.get()
+            if data is None:
+                return
+            try:
+                write_all(reply_fd, data, None)
+            except ChildGone:
+                return  # the worker went away
+
+    sender = threading.Thread(target=send_answers, daemon=True)
+    sender.start()
 
     def send(message, payload=b""):
         body = json.dumps(message).encode()
-        write_all(reply_fd, LENGTH.pack(len(body)) + body + payload, None)
+        answers.put(LENGTH.pack(len(body)) + body + payload)
 
     send({"ready": os.getpid()})
+    signer, timestampers = None, {}
     while True:
+        if signer is None and not select.select([0], [], [], idle_exit)[0]:
+            break  # idle between batches: the worker starts another child when it needs one
         try:
-            (length,) = LENGTH.unpack(read_exact(0, LENGTH.size, None))
-            request = json.loads(read_exact(0, length, None))
+            request = receive_message(0, None, _MAX_MESSAGE)
         except ChildGone:
-            return  # the worker went away
+            break  # the worker went away
         op = request.get("op")
         try:
             if op == "key":
-                der = base64.b64decode
-                # the worker loaded and checked this key from its PKCS#12: no second RSA check
-                pyca_key = serialization.load_der_private_key(der(request["key"]), None,
-                                                              unsafe_skip_rsa_key_validation=True)
-                registry = SimpleCertificateStore()
-                registry.register_multiple([x509.Certificate.load(der(c)) for c in request["others"]])
-                signer = pades.CachedKeySigner(signing_cert=x509.Certificate.load(der(request["cert"])),
-                                               signing_key=keys.PrivateKeyInfo.load(der(request["key"])),
-                                               cert_registry=registry, pyca_key=pyca_key)
+                signer, timestampers = _load_signer(request), {}
                 send({"ok": True})
             elif op == "forget":
-                signer = None
+                signer, timestampers = None, {}
                 send({"ok": True})
+                gc.collect()  # pyHanko's objects in reference cycles, the key's among them
             elif op == "sign":
-                if request.get("path") is not None:
-                    with open(request["path"], "rb") as file:
-                        pdf = file.read()
-                else:
+                if request.get("path") is None:
                     pdf = read_exact(0, int(request["size"]), None)
+                else:
+                    try:
+                        with open(request["path"], "rb") as file:
+                            pdf = file.read()
+                    except OSError:
+                        raise pades.PadesError("The file to sign could not be read") from None
                 if signer is None:
                     raise pades.PadesError("No key was given to the signing process")
-                digests = hasher.submit(lambda data: (hashlib.sha256(data), hashlib.sha1(data)), pdf)
-                stamp = request.get("stamp")
-                tsa = request.get("tsa")
-                signed = pades.sign_pdf(
-                    pdf, signer, field_name=request["field_name"],
-                    stamp=pades.StampText(**stamp) if stamp else None, page=request.get("page", -1),
-                    timestamper=http_timestamper(tsa["url"], tsa["timeout"]) if tsa else None,
-                    prefix_sha256=lambda: digests.result()[0].copy())
-                sha256, sha1 = digests.result()
-                input_sha1 = sha1.hexdigest()
-                tail = memoryview(signed)[len(pdf):]
-                sha256.update(tail)
-                sha1.update(tail)
-                send({"ok": True, "tail": len(tail), "input_size": len(pdf), "input_sha1": input_sha1,
-                      "sha256": sha256.hexdigest(), "sha1": sha1.hexdigest()}, bytes(tail))
-                del pdf, signed, tail
+                send(*_sign(request, pdf, signer, hasher, timestampers))
+                del pdf
             else:
                 send({"ok": False, "message": f"unknown request {op!r}"})
         except MemoryError:
             send({"ok": False, "message": "The signing process ran out of memory"})
-            os._exit(3)
+            break  # a fresh process is cheaper than a fragmented one
         except TimestampError as error:
             send({"ok": False, "kind": "timestamp", "message": str(error)})
         except SigningError as error:
@@ -436,3 +501,7 @@ def _child_main():
             send({"ok": False, "message": str(error)})
         except Exception as error:  # noqa: BLE001 - reported to the worker, which raises it
             send({"ok": False, "message": f"{type(error).__name__}: {error}"})
+        finally:
+            request = None  # a key request's key goes with it
+    answers.put(None)
+    sender.join(timeout=5)

@@ -2,11 +2,15 @@
 key given per batch, files submitted ahead, the worker's exceptions."""
 
 import hashlib
+import io
 import os
 import signal
+import time
 
 import pytest
 from pki_fixtures import make_pdf, org_with_staff
+from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, NameObject
 
 from hscm_tools import pades, signing_process
 from hscm_tools.signing_methods import SigningError
@@ -32,6 +36,18 @@ def process():
 def stamp(n):
     return pades.StampText(name="Nguyễn Thị Lan", position="TỔ TRƯỞNG", signed_at=f"Ngày ký: 24/11/2026 08:{n:02d}",
                            extra_lines=[f"Số: HS/2026/{n:06d}"], qr_url=f"https://truong.example/hscm/verify/{n}")
+
+
+def big_pdf(size, n):
+    """A one-page PDF of about ``size`` bytes (an uncompressed content stream of comments)."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    content = DecodedStreamObject()
+    content.set_data(b"%% lesson plan %d\n" % n + b"% padding padding padding padding\n" * (size // 36))
+    page[NameObject("/Contents")] = writer._add_object(content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def signed_file(pdf, update):
@@ -133,12 +149,73 @@ def test_one_batch_at_a_time(process, staff):
         assert batch is not None
 
 
-def test_a_child_that_cannot_start_means_no_batch(staff, monkeypatch):
+def test_a_child_that_cannot_start_means_no_batch_for_a_while(staff, monkeypatch):
     instance = SigningProcess(start_timeout=5)
     monkeypatch.setattr(signing_process, "_BOOTSTRAP", "import sys; sys.exit(3)")
     try:
         assert instance.batch(staff["lan"].signer) is None
-        assert instance.child_pid is None
+        assert (instance.child_pid, instance.restarts) == (None, 1)
+        assert instance.batch(staff["lan"].signer) is None
+        assert instance.restarts == 1, "not tried again at once"
+        monkeypatch.undo()
+        instance._failed_at -= signing_process.RETRY_AFTER
+        with instance.batch(staff["lan"].signer) as batch:
+            assert batch is not None and instance.restarts == 2
+    finally:
+        instance.close()
+
+
+def test_a_worker_busy_past_the_timeout_still_gets_its_answers(process, staff, monkeypatch):
+    """The time limit counts from the moment the worker asks for an answer:
+    one waiting in the pipe is taken even long after the file was submitted."""
+    monkeypatch.setattr(signing_process, "SIGN_TIMEOUT", 0.5)
+    pdfs = [make_pdf(1, marker=b"LATE %d" % n) for n in range(3)]
+    with process.batch(staff["lan"].signer) as batch:
+        for n, pdf in enumerate(pdfs):
+            batch.submit(pdf=pdf, field_name=f"F{n}", stamp=None)
+        time.sleep(1.5)  # the worker writes the steps meanwhile
+        for pdf in pdfs:
+            signed_file(pdf, batch.result())
+
+
+def test_large_files_ahead_through_the_pipe(process, staff):
+    """Files larger than a pipe, several ahead: neither side waits for the
+    other (the child sends its answers from a thread)."""
+    pdfs = [big_pdf(1024 * 1024, n) for n in range(10)]
+    with process.batch(staff["lan"].signer) as batch:
+        for n, pdf in enumerate(pdfs):
+            batch.submit(pdf=pdf, field_name=f"F{n}", stamp=None)
+        for pdf in pdfs:
+            signed_file(pdf, batch.result())
+
+
+def test_an_unreadable_file_is_refused_without_its_path(process, staff, tmp_path):
+    with process.batch(staff["lan"].signer) as batch:
+        batch.submit(path=str(tmp_path / "secret-folder" / "missing.pdf"), field_name="F", stamp=None)
+        with pytest.raises(pades.PadesError) as caught:
+            batch.result()
+    assert "could not be read" in str(caught.value)
+    assert "secret-folder" not in str(caught.value)
+
+
+def test_an_idle_child_exits_and_the_next_batch_starts_another(staff):
+    instance = SigningProcess(idle_exit=0.5)
+    try:
+        pdf = make_pdf(1)
+        with instance.batch(staff["lan"].signer) as batch:
+            pid = instance.child_pid
+            time.sleep(1.0)  # never while a batch holds a key
+            batch.submit(pdf=pdf, field_name="F", stamp=None)
+            signed_file(pdf, batch.result())
+        deadline = time.monotonic() + 10
+        while instance.child_pid is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert instance.child_pid is None, "the idle child exited"
+        with instance.batch(staff["lan"].signer) as batch:
+            assert instance.child_pid not in (None, pid)
+            batch.submit(pdf=pdf, field_name="F", stamp=None)
+            signed_file(pdf, batch.result())
+        assert instance.restarts == 2
     finally:
         instance.close()
 
