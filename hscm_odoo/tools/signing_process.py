@@ -457,10 +457,16 @@ def _child_main(idle_exit):
         answers.put(LENGTH.pack(len(body)) + body + payload)
 
     send({"ready": os.getpid()})
-    signer, timestampers = None, {}
+    signer, timestampers, collect = None, {}, False
     while True:
-        if signer is None and not select.select([0], [], [], idle_exit)[0]:
-            break  # idle between batches: the worker starts another child when it needs one
+        if signer is None:
+            # pyHanko's objects in reference cycles, the key's among them: collected once idle (the
+            # collection holds the GIL, and with it the answer to "forget", for ~50 ms)
+            if collect and not select.select([0], [], [], 0.5)[0]:
+                gc.collect()
+                collect = False
+            if not select.select([0], [], [], idle_exit)[0]:
+                break  # idle between batches: the worker starts another child when it needs one
         try:
             request = receive_message(0, None, _MAX_MESSAGE)
         except ChildGone:
@@ -471,9 +477,8 @@ def _child_main(idle_exit):
                 signer, timestampers = _load_signer(request), {}
                 send({"ok": True})
             elif op == "forget":
-                signer, timestampers = None, {}
+                signer, timestampers, collect = None, {}, True
                 send({"ok": True})
-                gc.collect()  # pyHanko's objects in reference cycles, the key's among them
             elif op == "sign":
                 if request.get("path") is None:
                     pdf = read_exact(0, int(request["size"]), None)
