@@ -8,6 +8,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "hscm_odoo" / "tools"
 DOUBLES = ROOT / "hscm_odoo" / "tests" / "doubles"
@@ -26,3 +28,14 @@ def _load_package(name: str, folder: Path):
 
 _load_package("hscm_tools", TOOLS)
 _load_package("hscm_doubles", DOUBLES)
+
+
+@pytest.fixture
+def no_odoo_on_path(tmp_path, monkeypatch):
+    """Packages named odoo, hscm_odoo and hscm_tools that refuse to be
+    imported come first on the path of any child started now: a child that
+    loads the tools by path needs none of them."""
+    for name in ("odoo", "hscm_odoo", "hscm_tools"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"raise ImportError('a child must not import {name}')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))

@@ -272,24 +272,9 @@ class SandboxedChecker:
             str(self.memory_limit), str(self.cpu_seconds),
             str(self._region_fd if pass_fds else -1), str(self._region_size if pass_fds else 0),
         ]
-        proc = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            pass_fds=pass_fds, close_fds=True, start_new_session=True, env=env,
-            cwd=tempfile.gettempdir(),
-        )
-        self._proc = proc
         self._checks = 0
         self.restarts += 1
-        try:
-            enlarge_pipe(proc.stdin.fileno())
-            # never block on a child that stopped reading: writes wait in poll()
-            os.set_blocking(proc.stdin.fileno(), False)
-            ready = self._receive(time.monotonic() + self.start_timeout)
-            if ready.get("ready") != proc.pid:
-                raise ChildGone("unexpected greeting %r" % (ready,))
-        except Exception:
-            self._stop_child()
-            raise
+        self._proc = start_child(args, self.start_timeout, pass_fds=pass_fds, env=env, enlarge=True)
 
     def _stop_child(self):
         proc, self._proc = self._proc, None
@@ -390,6 +375,29 @@ def let_go(proc, forked=False):
             pass
     if forked:
         proc.returncode = 0
+
+
+def start_child(args, start_timeout, *, pass_fds=(), env=None, enlarge=False):
+    """Start a child (``args``: a fresh interpreter, never a fork) that
+    talks length-prefixed JSON on its stdin and stdout, and wait for its
+    greeting ``{"ready": pid}``; a child that does not greet in time is
+    stopped. ``enlarge``: a 1 MB pipe for its requests."""
+    proc = subprocess.Popen(
+        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        pass_fds=pass_fds, close_fds=True, start_new_session=True, env=env, cwd=tempfile.gettempdir(),
+    )
+    try:
+        if enlarge:
+            enlarge_pipe(proc.stdin.fileno())
+        # never block on a child that stopped reading: writes wait in poll(), with a deadline
+        os.set_blocking(proc.stdin.fileno(), False)
+        ready = receive_message(proc.stdout.fileno(), time.monotonic() + start_timeout, _MAX_MESSAGE)
+        if ready.get("ready") != proc.pid:
+            raise ChildGone("unexpected greeting %r" % (ready,))
+    except Exception:
+        stop_process(proc)
+        raise
+    return proc
 
 
 def receive_message(fd, deadline, max_size):

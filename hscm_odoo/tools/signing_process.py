@@ -47,17 +47,15 @@ import json
 import logging
 import os
 import queue
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from . import pades
-from .file_sandbox import (LENGTH, ChildGone, TimedOut, keep_heap_warm, let_go, private_stdout, read_exact, receive_message,
-                           set_limit, stop_process, write_all)
+from .file_sandbox import (LENGTH, ChildGone, TimedOut, keep_heap_warm, let_go, private_stdout, read_exact,
+                           receive_message, set_limit, start_child, stop_process, write_all)
 
 _logger = logging.getLogger(__name__ if "hscm_odoo" in __name__ else "hscm_odoo.signing_process")
 
@@ -193,22 +191,10 @@ class SigningProcess:
             _logger.info("the signing process (pid %s) exited with status %s; restarting",
                          self._proc.pid, self._proc.returncode)
             self._stop_child()
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOTSTRAP, os.path.abspath(__file__), str(self.idle_exit)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            close_fds=True, start_new_session=True, cwd=tempfile.gettempdir(),
-        )
-        self._proc = proc
         self._child_files = 0
         self.restarts += 1
-        try:
-            os.set_blocking(proc.stdin.fileno(), False)  # writes wait in poll(), with a deadline
-            ready = self._receive(time.monotonic() + self.start_timeout)
-            if ready.get("ready") != proc.pid:
-                raise ChildGone("unexpected greeting %r" % (ready,))
-        except Exception:
-            self._stop_child()
-            raise
+        self._proc = start_child([sys.executable, "-c", _BOOTSTRAP, os.path.abspath(__file__), str(self.idle_exit)],
+                                 self.start_timeout)
         self._failed_at = None
 
     def _stop_child(self):
