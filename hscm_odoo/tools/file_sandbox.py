@@ -343,7 +343,7 @@ atexit.register(_close_at_exit)
 
 
 # ---------------------------------------------------------------------------
-# Shared memory and pipe helpers (both sides; also used by signing_process.py)
+# Child, shared-memory and pipe helpers (both sides; the child and pipe ones also serve signing_process.py)
 # ---------------------------------------------------------------------------
 def stop_process(proc):
     """Kill and reap a child (None: nothing); its exit status."""

@@ -53,9 +53,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
+from asn1crypto import keys, x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
 from . import pades
 from .file_sandbox import (LENGTH, ChildGone, TimedOut, keep_heap_warm, let_go, private_stdout, read_exact,
                            receive_message, set_limit, start_child, stop_process, write_all)
+from .signing_methods import SigningError
+from .timestamps import TimestampError, http_timestamper
 
 _logger = logging.getLogger(__name__ if "hscm_odoo" in __name__ else "hscm_odoo.signing_process")
 
@@ -315,10 +321,8 @@ def _checked(reply):
     message = reply.get("message") or "The signing process failed"
     kind = reply.get("kind")
     if kind == "timestamp":
-        from .timestamps import TimestampError
         raise TimestampError(message)
     if kind == "signing":
-        from .signing_methods import SigningError
         try:
             error = SigningError(reply.get("code"), message, detail=reply.get("detail"))
         except ValueError:
@@ -366,10 +370,6 @@ atexit.register(_close_at_exit)
 def _load_signer(request):
     """The signer of a "key" request (its own function: no local of the
     loop keeps the key once the signer is dropped)."""
-    from asn1crypto import keys, x509
-    from cryptography.hazmat.primitives import serialization
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
-
     der = base64.b64decode
     registry = SimpleCertificateStore()
     registry.register_multiple([x509.Certificate.load(der(c)) for c in request["others"]])
@@ -383,8 +383,6 @@ def _load_signer(request):
 
 def _sign(request, pdf, signer, hasher, timestampers):
     """Sign ``pdf`` for a "sign" request: the answer and the update."""
-    from .timestamps import http_timestamper
-
     digests = hasher.submit(lambda data: (hashlib.sha256(data), hashlib.sha1(data)), pdf)
     stamp = request.get("stamp")
     tsa = request.get("tsa")
@@ -409,9 +407,6 @@ def _child_main(idle_exit):
     import select
     import signal
     import warnings
-
-    from .signing_methods import SigningError
-    from .timestamps import TimestampError
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_limit(resource, resource.RLIMIT_CORE, 0)  # no core file with a key in it
