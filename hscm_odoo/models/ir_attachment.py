@@ -6,7 +6,6 @@ from odoo import api, models
 from odoo.tools.translate import LazyTranslate
 
 from ..tools import background_writer
-from ..tools.background_writer import BackgroundFileWriter
 from .hscm_dossier import INTERNAL, KNOWN_CONTENT, user_error
 
 _lt = LazyTranslate(__name__)
@@ -80,9 +79,9 @@ class IrAttachment(models.Model):
         # files elsewhere), are left to Odoo.
         if self.env.context.get("hscm_internal") is not INTERNAL or self._storage() != "file":
             return super()._file_write(bin_value, checksum)
+        # store_binary's writer (a context variable: no caller's context can set it)
         known = KNOWN_CONTENT.get()
         writer = known.writer if known and known.data is bin_value else None
-        writer = writer if isinstance(writer, BackgroundFileWriter) else None
         try:
             new_folder = not os.path.isdir(self._full_path(checksum[:2]))  # Odoo's layout: <sha[:2]>/<sha>
             fname, full_path = self._get_path(bin_value, checksum)  # creates the folder
