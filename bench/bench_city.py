@@ -44,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 hscm = importlib.machinery.SourceFileLoader("hscm_cli", str(ROOT / "bin" / "hscm")).load_module()
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import process_cpu  # noqa: E402
 from rpc_client import Client  # noqa: E402
 
 PASSWORD = "bench-city-password"
@@ -178,7 +179,8 @@ def main():
     info = json.loads(lines[0][7:])
 
     print(f"\nhscm_odoo oversight benchmark — {args.db}: {info['schools']} schools, {info['teachers']} staff, "
-          f"{info['dossiers']:,} dossiers, {info['items']:,} owed items (as of {info['now'][:16]} UTC)\n")
+          f"{info['dossiers']:,} dossiers, {info['items']:,} owed items (as of {info['now'][:16]} UTC); host speed: "
+          f"the reference loop took {process_cpu.reference_loop_ms():.0f} ms\n")
     print(f"  {'rebuild of the pre-aggregated tables (ORM, committed)':<58} {info['refresh_seconds']:7.1f} s       "
           f"(target <= 60 s: {'met' if info['refresh_seconds'] <= 60 else 'NOT met'}); "
           f"{info['summary_rows']:,} summary rows, {info['school_week_rows']:,} school-week rows")
@@ -216,8 +218,26 @@ def main():
         ):
             result = rollup(role, **kwargs)()
             shapes[label] = (len(result["rows"]), len(result["weeks"]))
-            print(row(label, timed(rollup(role, **kwargs), args.runs), 50,
-                      f"  {shapes[label][0]} rows × {shapes[label][1]} weeks"))
+            before = process_cpu.snapshot(server.pid)
+            seconds = timed(rollup(role, **kwargs), args.runs)
+            cpu = process_cpu.per_request(before, process_cpu.snapshot(server.pid), args.runs + 1)
+            print(row(label, seconds, 50, f"  {shapes[label][0]} rows × {shapes[label][1]} weeks; "
+                                          f"CPU {cpu['total']:.0f} ms a call"))
+
+        # what the largest answer costs before any query: the round trip of an empty call, and encoding and
+        # decoding the answer's JSON (measured here, with the server's Python)
+        text = client["city"].call_text("/web/dataset/call_kw", Client.kw_params(
+            "hscm.progress", "rollup_view", [], dict(group_by="school", **last4)))
+        answer = json.loads(text)["result"]
+        figures = sum(len(cell) for r in answer["rows"] for cell in [*r["weeks"].values(), r["total"]])
+        before = process_cpu.snapshot(server.pid)
+        empty = timed(lambda: client["city"].call_kw("res.users", "context_get", []), args.runs)
+        empty_cpu = process_cpu.per_request(before, process_cpu.snapshot(server.pid), args.runs + 1)
+        parts = [statistics.median(empty) * 1000, statistics.median(timed(lambda: json.dumps(answer), args.runs)) * 1000,
+                 statistics.median(timed(lambda: json.loads(text), args.runs)) * 1000]
+        print(f"  {'  all schools × 4 weeks: the floor':<58} {sum(parts):7.1f} ms before any query: an empty "
+              f"call {parts[0]:.1f} ms (CPU {empty_cpu['total']:.1f} ms), encoding the answer "
+              f"({len(text) / 1024:.0f} KB, {figures:,} figures) {parts[1]:.1f} ms, decoding it {parts[2]:.1f} ms")
 
         print("\n  selective, live from the dossiers:")
         print(row("department head: one department × 6 weeks",

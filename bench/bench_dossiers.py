@@ -20,7 +20,14 @@ schools of 25 staff each), it measures:
   lesson plan, 4 at a time from 4 teachers, end to end, through JSON-RPC
   (base64 in JSON, unless ``--skip-json``) and through ``/hscm/api/dossiers``
   as multipart and as a raw body; then raw-body uploads one at a time;
-* the upload check next to the SHA-256 time of the same bytes.
+* the upload check next to the SHA-256 time of the same bytes;
+* the machine time of a raw-body upload at 4 concurrent uploads: the CPU
+  time of every process (Odoo's workers, their checker processes,
+  PostgreSQL, this client) per upload, and the same for a request that
+  carries the same body to the same route but is answered at once (no
+  ``X-HSCM-Upload`` header): what HTTP alone costs. On ``n`` cores, 4
+  clients in a closed loop wait at the median about ``4 / n`` times the
+  machine time of one upload (``bench/process_cpu.py``).
 
 Targets (issue "Dossiers"): upload check <= 5 ms + 1x SHA-256; a 5 MB upload
 end to end: median <= 80 ms, 95th percentile <= 250 ms at 4 concurrent uploads.
@@ -40,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -48,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_file_check import lesson_plan_pdf, load_tools  # noqa: E402
+import process_cpu  # noqa: E402
 import rpc_client  # noqa: E402
 
 hscm = importlib.machinery.SourceFileLoader("hscm_cli", str(ROOT / "bin" / "hscm")).load_module()
@@ -283,11 +292,27 @@ class Client(rpc_client.Client):
         with self.opener.open(request, timeout=120) as response:
             return json.loads(response.read())
 
+    def post_refused(self, fields, name, data):
+        """The raw-body upload without its ``X-HSCM-Upload`` header: the route
+        answers 400 at once, so the request costs what HTTP alone costs."""
+        query = urllib.parse.urlencode(dict(fields, file_name=name))
+        request = urllib.request.Request(f"{self.url}/hscm/api/dossiers?{query}", data=data, headers={
+            "Content-Type": "application/pdf"})
+        try:
+            self.opener.open(request, timeout=120).close()
+        except urllib.error.HTTPError as error:
+            error.read()
+            if error.code != 400:
+                raise
+        else:
+            raise RuntimeError("the upload without its header was accepted")
+
 
 def print_orm(orm, files, sha, check):
     size = len(Path(files[0]).read_bytes())
     print(f"\nhscm_odoo dossier benchmark — {ARGS.db}, {orm['dossiers']} dossiers in the database, "
-          f"files of {size / 1048576:.2f} MB, {os.cpu_count()} cores\n")
+          f"files of {size / 1048576:.2f} MB, {os.cpu_count()} cores; host speed: the reference loop took "
+          f"{process_cpu.reference_loop_ms():.0f} ms\n")
     print(row("SHA-256 of the file", sha))
     print(row("upload check (sandboxed)", check))
     print(f"  {'target for the check':<38} {5 + statistics.median(sha) * 1000:8.1f} ms (5 ms + 1x SHA-256)")
@@ -409,6 +434,9 @@ def main():
                             client.call_kw("hscm.dossier", "create", [{
                                 "title": f"HTTP {i}", "type_id": type_id, "file": payloads[i],
                                 "file_name": f"http-{i}.pdf"}])
+                        elif kind == "refused":
+                            client.post_refused({"title": f"refused {i}", "type_id": type_id}, f"no-{i}.pdf",
+                                                raw[i])
                         elif kind == "multipart":
                             client.upload({"title": f"multipart {i}", "type_id": type_id}, f"mp-{i}.pdf", raw[i])
                         else:
@@ -434,7 +462,13 @@ def main():
         http_wall = run("json", http_times) if not ARGS.skip_json else 1
         multipart_times, raw_times, single_times = [], [], []
         multipart_wall = run("multipart", multipart_times)
+        before = process_cpu.snapshot(server.pid)
         raw_wall = run("raw", raw_times)
+        upload_cpu = process_cpu.per_request(before, process_cpu.snapshot(server.pid), len(raw_times))
+        refused_times = []
+        before = process_cpu.snapshot(server.pid)
+        run("refused", refused_times)
+        http_cpu = process_cpu.per_request(before, process_cpu.snapshot(server.pid), len(refused_times))
         run("raw", single_times, concurrency=1)
     finally:
         server.terminate()
@@ -452,6 +486,12 @@ def main():
     print(f"  {'HTTP raw-body throughput':<38} {len(raw_times) / raw_wall:8.1f} uploads/s over {raw_wall:.1f} s")
     print(row("HTTP raw-body upload, one at a time", single_times))
     print(f"  targets: HTTP 5 MB upload median <= 80 ms, p95 <= 250 ms ({ARGS.workers} workers)")
+    cores = os.cpu_count()
+    print(f"  {'machine time of a raw-body upload':<38} {process_cpu.describe(upload_cpu)}")
+    print(f"  {'  the same body answered at once':<38} {process_cpu.describe(http_cpu)}, "
+          f"median {statistics.median(refused_times) * 1000:.1f} ms at 4 concurrent")
+    print(f"  {'  4 concurrent on %d cores: median >=' % cores:<38} about {4 / cores * upload_cpu['total']:.0f} ms "
+          f"(4 / {cores} x the machine time of one upload)")
     if errors:
         print(f"  {len(errors)} HTTP errors, first: {errors[0]}")
 

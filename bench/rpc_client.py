@@ -14,17 +14,24 @@ class Client:
         self.call("/web/session/authenticate", {"db": db, "login": login, "password": password})
 
     def call(self, path, params):
-        body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode()
-        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": "application/json"})
-        with self.opener.open(request, timeout=self.timeout) as response:
-            answer = json.loads(response.read())
+        answer = json.loads(self.call_text(path, params))
         if "error" in answer:
             raise RuntimeError(answer["error"]["data"]["message"])
         return answer["result"]
 
+    def call_text(self, path, params):
+        """The answer's JSON text, undecoded."""
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode()
+        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": "application/json"})
+        with self.opener.open(request, timeout=self.timeout) as response:
+            return response.read()
+
     def call_kw(self, model, method, args, kwargs=None):
-        return self.call("/web/dataset/call_kw", {"model": model, "method": method, "args": args,
-                                                  "kwargs": kwargs or {}})
+        return self.call("/web/dataset/call_kw", self.kw_params(model, method, args, kwargs))
+
+    @staticmethod
+    def kw_params(model, method, args, kwargs=None):
+        return {"model": model, "method": method, "args": args, "kwargs": kwargs or {}}
 
     def get(self, path):
         with self.opener.open(self.url + path, timeout=self.timeout) as response:

@@ -245,6 +245,34 @@ class TestSubmissionChecks(HscmFlowCase, TransactionCase):
         self.lesson_plan.school_may_override = False
         self.assertEqual(self.lesson_plan._policy_for(self.s1), self.lesson_plan)
 
+    def test_settings_changes_apply_at_once(self):
+        """A Sở's settings govern its schools, a school's own come first, and
+        creating, archiving, moving or deleting settings applies to the very
+        next lookup and upload."""
+        Override = self.env["hscm.dossier.type.override"]
+        plan = self.lesson_plan
+        self.assertEqual(plan._policy_for(self.s1), plan)
+        city = Override.create({"type_id": plan.id, "authority_id": self.sgd_a.id, "max_pages": 40})
+        self.assertEqual(plan._policy_for(self.s1), city, "the Sở's settings, for each of its schools")
+        self.assertEqual(plan._policy_for(self.s2), city)
+        school = Override.create({"type_id": plan.id, "school_id": self.s1.id, "max_pages": 20})
+        self.assertEqual(plan._policy_for(self.s1), school, "the school's own settings come first")
+        school.active = False
+        self.assertEqual(plan._policy_for(self.s1), city)
+        school.write({"active": True, "school_id": self.s2.id})
+        self.assertEqual((plan._policy_for(self.s1), plan._policy_for(self.s2)), (city, school))
+        school.unlink()
+        self.assertEqual(plan._policy_for(self.s2), city)
+        city.authority_id = self.sgd_b
+        self.assertEqual(plan._policy_for(self.s1), plan)
+        self.assertEqual(plan._policy_for(self.s4), city)
+        # an upload is checked against the settings in force
+        two_pages = base64.b64encode(make_pdf("two pages", pages=2))
+        self.new_plan(lesson=1, file=two_pages)
+        city.write({"authority_id": self.sgd_a.id, "max_pages": 1})
+        with self.assertRaises(ValidationError):
+            self.new_plan(lesson=2, file=two_pages)
+
     def test_duplicates_are_refused(self):
         first = self.new_plan(lesson=1, label="same")
         self.submit(first)
