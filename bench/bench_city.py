@@ -225,15 +225,15 @@ def main():
                                           f"CPU {cpu['total']:.0f} ms a call"))
 
         # what the largest answer costs before any query: the round trip of an empty call, and encoding and
-        # decoding the answer's JSON (measured here, with the server's Python)
-        text = client["city"].call_text("/web/dataset/call_kw", Client.kw_params(
+        # decoding the answer's JSON (measured here, with the server's Python and its encoder's options)
+        text = client["city"].call_raw("/web/dataset/call_kw", Client.kw_params(
             "hscm.progress", "rollup_view", [], dict(group_by="school", **last4)))
         answer = json.loads(text)["result"]
         figures = sum(len(cell) for r in answer["rows"] for cell in [*r["weeks"].values(), r["total"]])
         before = process_cpu.snapshot(server.pid)
         empty = timed(lambda: client["city"].call_kw("res.users", "context_get", []), args.runs)
         empty_cpu = process_cpu.per_request(before, process_cpu.snapshot(server.pid), args.runs + 1)
-        parts = [statistics.median(empty) * 1000, statistics.median(timed(lambda: json.dumps(answer), args.runs)) * 1000,
+        parts = [statistics.median(empty) * 1000, statistics.median(timed(lambda: json.dumps(answer, ensure_ascii=False), args.runs)) * 1000,
                  statistics.median(timed(lambda: json.loads(text), args.runs)) * 1000]
         print(f"  {'  all schools × 4 weeks: the floor':<58} {sum(parts):7.1f} ms before any query: an empty "
               f"call {parts[0]:.1f} ms (CPU {empty_cpu['total']:.1f} ms), encoding the answer "

@@ -14,13 +14,13 @@ class Client:
         self.call("/web/session/authenticate", {"db": db, "login": login, "password": password})
 
     def call(self, path, params):
-        answer = json.loads(self.call_text(path, params))
+        answer = json.loads(self.call_raw(path, params))
         if "error" in answer:
             raise RuntimeError(answer["error"]["data"]["message"])
         return answer["result"]
 
-    def call_text(self, path, params):
-        """The answer's JSON text, undecoded."""
+    def call_raw(self, path, params):
+        """The answer's body: JSON, as bytes, undecoded."""
         body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode()
         request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": "application/json"})
         with self.opener.open(request, timeout=self.timeout) as response:
