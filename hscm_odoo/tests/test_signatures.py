@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
@@ -426,10 +427,10 @@ class TestSignatures(SigningCase, TransactionCase):
         plan = self.submitted_plan()
         self.approve(plan, self.head)
         Attachment = self.env["ir.attachment"]
-        files = Attachment.sudo().search([("res_model", "in", ("hscm.dossier", "hscm.dossier.version",
-                                                                   "hscm.dossier.approval")),
-                                          ("res_id", "in", plan.ids + plan.version_ids.ids + plan.approval_ids.ids),
-                                          ("res_field", "!=", False)])
+        # each model with its own ids: ids of different models may be equal
+        files = Attachment.sudo().search(expression.AND([[("res_field", "!=", False)], expression.OR([
+            [("res_model", "=", records._name), ("res_id", "in", records.ids)]
+            for records in (plan, plan.version_ids, plan.approval_ids)])]))
         self.assertEqual(len(files), 3, "current file, submitted version, signed revision")
         admin = self.env.ref("base.user_admin")
         for user in (self.teacher, admin):
