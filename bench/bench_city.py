@@ -233,8 +233,9 @@ def main():
         before = process_cpu.snapshot(server.pid)
         empty = timed(lambda: client["city"].call_kw("res.users", "context_get", []), args.runs)
         empty_cpu = process_cpu.per_request(before, process_cpu.snapshot(server.pid), args.runs + 1)
-        parts = [statistics.median(empty) * 1000, statistics.median(timed(lambda: json.dumps(answer, ensure_ascii=False), args.runs)) * 1000,
-                 statistics.median(timed(lambda: json.loads(text), args.runs)) * 1000]
+        encoding = timed(lambda: json.dumps(answer, ensure_ascii=False), args.runs)
+        parts = [statistics.median(seconds) * 1000 for seconds in (empty, encoding,
+                                                                  timed(lambda: json.loads(text), args.runs))]
         print(f"  {'  all schools × 4 weeks: the floor':<58} {sum(parts):7.1f} ms before any query: an empty "
               f"call {parts[0]:.1f} ms (CPU {empty_cpu['total']:.1f} ms), encoding the answer "
               f"({len(text) / 1024:.0f} KB, {figures:,} figures) {parts[1]:.1f} ms, decoding it {parts[2]:.1f} ms")

@@ -26,7 +26,7 @@ schools of 25 staff each), it measures:
   PostgreSQL, this client) per upload, and the same for a request that
   carries the same body to the same route but is answered at once (no
   ``X-HSCM-Upload`` header): what HTTP alone costs. On ``n`` cores, 4
-  clients in a closed loop wait at the median about ``4 / n`` times the
+  clients in a closed loop wait on average at least ``4 / n`` times the
   machine time of one upload (``bench/process_cpu.py``).
 
 Targets (issue "Dossiers"): upload check <= 5 ms + 1x SHA-256; a 5 MB upload
