@@ -284,22 +284,22 @@ class Client(rpc_client.Client):
         with self.opener.open(request, timeout=120) as response:
             return json.loads(response.read())
 
-    def upload_raw(self, fields, name, data):
-        """The file as the POST body, the fields in the query string."""
+    def raw_request(self, fields, name, data, marked=True):
+        """The file as the POST body, the fields in the query string; without
+        the ``X-HSCM-Upload`` header unless ``marked``."""
         query = urllib.parse.urlencode(dict(fields, file_name=name))
-        request = urllib.request.Request(f"{self.url}/hscm/api/dossiers?{query}", data=data, headers={
-            "Content-Type": "application/pdf", "X-HSCM-Upload": "1"})
-        with self.opener.open(request, timeout=120) as response:
+        headers = {"Content-Type": "application/pdf", **({"X-HSCM-Upload": "1"} if marked else {})}
+        return urllib.request.Request(f"{self.url}/hscm/api/dossiers?{query}", data=data, headers=headers)
+
+    def upload_raw(self, fields, name, data):
+        with self.opener.open(self.raw_request(fields, name, data), timeout=120) as response:
             return json.loads(response.read())
 
     def post_refused(self, fields, name, data):
         """The raw-body upload without its ``X-HSCM-Upload`` header: the route
         answers 400 at once, so the request costs what HTTP alone costs."""
-        query = urllib.parse.urlencode(dict(fields, file_name=name))
-        request = urllib.request.Request(f"{self.url}/hscm/api/dossiers?{query}", data=data, headers={
-            "Content-Type": "application/pdf"})
         try:
-            self.opener.open(request, timeout=120).close()
+            self.opener.open(self.raw_request(fields, name, data, marked=False), timeout=120).close()
         except urllib.error.HTTPError as error:
             error.read()
             if error.code != 400:
